@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../platform/config.js';
+import { createSystem, type System } from '../app.js';
+import { systemActor } from '../platform/auth/access-tokens.js';
+import { seedRegistry } from '../modules/demo-data/seed-registry.js';
+import { findApiClientByClientId } from '../modules/api-clients/api-clients.repository.js';
+
+const DEMO_CLIENT_ID = 'demo-client';
+
+/** `commonweal serve`: the whole system in one process, with demo data on a first start. */
+export async function serveCommand(config: Config): Promise<void> {
+  const system = await createSystem(config);
+  const { logger } = system;
+  let demoCredentials: { clientId: string; clientSecret: string } | undefined;
+  if (config.seedDemoData) {
+    await loadDemoDataIfEmpty(system);
+    demoCredentials = await ensureDemoClient(system);
+  }
+  system.jobs.start();
+  await system.http.listen({ port: config.port, host: config.host });
+
+  const lines = [
+    '',
+    `Commonweal is running on ${config.publicUrl} (${system.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL'})`,
+    `  API docs:      ${config.publicUrl}/docs`,
+    `  OpenAPI:       ${config.publicUrl}/api/v2/openapi.json`,
+    `  Token:         POST ${config.publicUrl}/oauth2/client/token`,
+  ];
+  if (demoCredentials) {
+    lines.push(`  Demo client:   client_id=${demoCredentials.clientId} client_secret=${demoCredentials.clientSecret}`);
+    lines.push(`  Try:           curl -s -d grant_type=client_credentials -u ${demoCredentials.clientId}:${demoCredentials.clientSecret} ${config.publicUrl}/oauth2/client/token`);
+  }
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests and handing running jobs back');
+    const timer = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5000);
+    timer.unref();
+    await system.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+async function loadDemoDataIfEmpty(system: System): Promise<void> {
+  const existing = await system.services.registry.searchGroups({ _count: '1' }, '');
+  if (existing.items.length > 0) return;
+  const households = system.config.demoHouseholds;
+  console.log(`First start: loading ${households} demo households…`);
+  const result = await seedRegistry(system.services, {
+    households,
+    onProgress: (done, total) => { if (done === total || done % 50 === 0) process.stdout.write(`\r  ${done}/${total} households`); },
+  });
+  process.stdout.write('\n');
+  console.log(`  ${result.households} households, ${result.individuals} individuals in ${result.seconds.toFixed(1)} s`);
+}
+
+/**
+ * The demo API client holds every scope. Its secret is random per installation, kept (mode 0600)
+ * beside the data so each start can print it again.
+ */
+async function ensureDemoClient(system: System): Promise<{ clientId: string; clientSecret: string }> {
+  const file = path.join(system.config.dataDir, 'demo-client.json');
+  const existing = await findApiClientByClientId(system.database.db, DEMO_CLIENT_ID);
+  if (existing && fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as { clientId: string; clientSecret: string };
+  if (existing) return { clientId: DEMO_CLIENT_ID, clientSecret: '(created earlier; its secret was not kept here: create another client with `commonweal client create`)' };
+  const created = await system.services.apiClients.createClient({ actor: systemActor('demo') }, { name: 'Demo client', scopes: ['*'], clientId: DEMO_CLIENT_ID });
+  const credentials = { clientId: created.clientId, clientSecret: created.clientSecret };
+  fs.mkdirSync(system.config.dataDir, { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
+  return credentials;
+}

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import { Bundle } from './bundle.schemas.js';
+import type { BundleService } from './bundles.service.js';
+
+export function bundleRoutes(bundles: BundleService) {
+  return (app: FastifyInstance) => {
+    // Any authenticated client may send a bundle; each entry checks the scope of its own operation.
+    app.post('/api/v2/$batch', {
+      config: { scopeCheckedByHandler: true },
+      schema: {
+        tags: ['Bundle'],
+        summary: 'Several registry writes in one request: transaction (all or nothing) or batch (each on its own)',
+        body: Bundle,
+      },
+    }, async (request) => bundles.process({ actor: request.actor, requestId: String(request.id) }, request.body as Bundle));
+  };
+}

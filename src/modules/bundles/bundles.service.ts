@@ -1,0 +1,114 @@
+import type { Db, Tx } from '../../platform/database/database.js';
+import { AppError, errorCodes } from '../../platform/errors.js';
+import { hasScope } from '../../platform/auth/access-tokens.js';
+import type { RequestContext } from '../../platform/audit/audit.js';
+import { etagOf } from '../../platform/http/versioning.js';
+import type { RegistryService } from '../registry/registry.service.js';
+import type { Bundle, BundleEntry } from './bundle.schemas.js';
+import { findOperation, type OperationResult } from './bundle-operations.js';
+
+export interface BundleEntryResponse {
+  status: string;
+  location?: string;
+  etag?: string;
+  resource?: unknown;
+  /** For a failed batch entry: the problem, as the single request would have returned it. */
+  outcome?: { code: string; title: string; detail: string; errors?: unknown[] };
+}
+
+export interface BundleResponse {
+  resourceType: 'Bundle';
+  type: 'transaction-response' | 'batch-response';
+  entries: BundleEntryResponse[];
+}
+
+/**
+ * `$batch`: several registry writes in one request. A `transaction` bundle runs every entry in one
+ * database transaction (any failure rolls all back and is reported with the entry's index); a
+ * `batch` runs each entry in its own. Later entries may refer to what earlier ones created through
+ * their `urn:uuid:` fullUrl.
+ */
+export class BundleService {
+  constructor(private readonly db: Db, private readonly registry: RegistryService) {}
+
+  async process(context: RequestContext, bundle: Bundle): Promise<BundleResponse> {
+    checkFullUrlsAreUnique(bundle.entries);
+    if (bundle.type === 'transaction') {
+      const entries = await this.db.transaction(async (tx) => {
+        const references = new Map<string, string>();
+        const responses: BundleEntryResponse[] = [];
+        for (const [index, entry] of bundle.entries.entries()) {
+          try {
+            responses.push(toResponse(await this.runEntry(context, entry, references, tx)));
+          } catch (error) {
+            throw error instanceof AppError ? atEntry(error, index) : error;
+          }
+        }
+        return responses;
+      });
+      return { resourceType: 'Bundle', type: 'transaction-response', entries };
+    }
+    const references = new Map<string, string>();
+    const entries: BundleEntryResponse[] = [];
+    for (const [index, entry] of bundle.entries.entries()) {
+      try {
+        entries.push(toResponse(await this.db.transaction((tx) => this.runEntry(context, entry, references, tx))));
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        const located = atEntry(error, index);
+        entries.push({ status: String(errorCodes[located.code].status), outcome: { code: located.code, title: errorCodes[located.code].title, detail: located.message, ...(located.fields.length > 0 ? { errors: located.fields } : {}) } });
+      }
+    }
+    return { resourceType: 'Bundle', type: 'batch-response', entries };
+  }
+
+  private async runEntry(context: RequestContext, entry: BundleEntry, references: Map<string, string>, tx: Tx): Promise<OperationResult> {
+    const url = substitute(entry.request.url, references) as string;
+    const found = findOperation(entry.request.method, url);
+    if (!found) throw new AppError('validation_failed', `A bundle cannot do ${entry.request.method} ${entry.request.url}`, [{ path: '/request/url', message: 'is not a supported bundle operation' }]);
+    if (!hasScope(context.actor.scopes, found.operation.scope)) throw new AppError('forbidden', `This entry needs the scope "${found.operation.scope}"`);
+    const body = substitute(entry.resource ?? {}, references);
+    const problems = found.validate?.(body, '/resource') ?? [];
+    if (problems.length > 0) throw AppError.validation(`The entry's resource is not valid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
+    const result = await found.operation.run(this.registry, context, found.params, body as never, tx, entry.request.ifMatch);
+    if (entry.fullUrl && result.resource.id) references.set(entry.fullUrl.toLowerCase(), result.resource.id);
+    return result;
+  }
+}
+
+function toResponse(result: OperationResult): BundleEntryResponse {
+  return {
+    status: String(result.status),
+    ...(result.location ? { location: result.location } : {}),
+    ...(typeof result.resource.version === 'number' ? { etag: etagOf(result.resource.version) } : {}),
+    resource: result.resource,
+  };
+}
+
+/** Prefixes the failing entry's index to the error, so the client sees which entry to fix. */
+function atEntry(error: AppError, index: number): AppError {
+  const fields = error.fields.map((field) => ({ ...field, path: field.path.startsWith('/') ? `/entries/${index}${field.path}` : `/entries/${index}/${field.path}` }));
+  return new AppError(error.code, `Entry ${index}: ${error.message}`, fields.length > 0 ? fields : [{ path: `/entries/${index}`, message: error.message }], error.extra);
+}
+
+/** Replaces every string equal to a known `urn:uuid:` placeholder (or a URL segment equal to one) with the created id. */
+function substitute(value: unknown, references: Map<string, string>): unknown {
+  if (typeof value === 'string') {
+    const direct = references.get(value.toLowerCase());
+    if (direct) return direct;
+    return value.includes('urn:uuid:') ? value.split('/').map((segment) => references.get(segment.toLowerCase()) ?? segment).join('/') : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => substitute(item, references));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item, references)]));
+  return value;
+}
+
+function checkFullUrlsAreUnique(entries: BundleEntry[]): void {
+  const seen = new Set<string>();
+  for (const [index, entry] of entries.entries()) {
+    if (!entry.fullUrl) continue;
+    const key = entry.fullUrl.toLowerCase();
+    if (seen.has(key)) throw AppError.validation(`fullUrl ${entry.fullUrl} appears twice`, [{ path: `/entries/${index}/fullUrl`, message: 'must be unique within the bundle' }]);
+    seen.add(key);
+  }
+}

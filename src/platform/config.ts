@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { bool, cleanEnv, makeValidator, num, port, str, url } from 'envalid';
+
+/**
+ * The one place where the process reads its environment. Every variable is typed, documented in
+ * README.md ("Configuration") and validated at start: a bad value stops the process, naming it.
+ */
+const postgresUrl = makeValidator<string>((value) => {
+  if (!/^postgres(ql)?:\/\//.test(value)) throw new Error('must be a postgres:// or postgresql:// URL');
+  return value;
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Public base URL used in links (next pages, token issuer). */
+  publicUrl: string;
+  /** Set: run on this PostgreSQL server. Unset: run on the embedded PGlite under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  databasePoolSize: number;
+  logLevel: string;
+  accessTokenTtlSeconds: number;
+  /** Load the demo dataset on first start (empty registry). */
+  seedDemoData: boolean;
+  demoHouseholds: number;
+  jobWorkers: number;
+  jobPollIntervalMs: number;
+  jobLeaseSeconds: number;
+  shutdownGraceMs: number;
+  /** ISO 3166-1 alpha-2 region for phone numbers written without +country code. */
+  defaultPhoneRegion: string | undefined;
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = cleanEnv(
+    environment,
+    {
+      PORT: port({ default: 8080, desc: 'HTTP port' }),
+      HOST: str({ default: '0.0.0.0', desc: 'Interface to listen on' }),
+      PUBLIC_URL: url({ default: '', desc: 'Public base URL (default http://localhost:PORT)' }),
+      DATABASE_URL: postgresUrl({ default: undefined, desc: 'PostgreSQL URL; unset = embedded PGlite' }),
+      DATA_DIR: str({ default: './.data', desc: 'Where the embedded database is stored' }),
+      DATABASE_POOL_SIZE: num({ default: 10, desc: 'Connections to PostgreSQL' }),
+      LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
+      ACCESS_TOKEN_TTL_SECONDS: num({ default: 3600, desc: 'Lifetime of issued access tokens' }),
+      SEED_DEMO_DATA: bool({ default: true, desc: 'Load demo data when the registry is empty' }),
+      DEMO_HOUSEHOLDS: num({ default: 300, desc: 'Households in the demo dataset' }),
+      JOB_WORKERS: num({ default: 2, desc: 'Concurrent background jobs per process (0 = none)' }),
+      JOB_POLL_INTERVAL_MS: num({ default: 500, desc: 'How often idle workers look for jobs' }),
+      JOB_LEASE_SECONDS: num({ default: 60, desc: 'A job not heartbeated for this long is taken over' }),
+      DEFAULT_PHONE_REGION: str({ default: undefined, desc: 'Region (e.g. PH) for phone numbers without a country code' }),
+      SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'Time for in-flight work on shutdown' }),
+    },
+    {
+      reporter: ({ errors }) => {
+        const names = Object.keys(errors);
+        if (names.length === 0) return;
+        const details = names.map((name) => `${name}: ${(errors as Record<string, Error | undefined>)[name]?.message ?? 'invalid'}`).join('; ');
+        throw new ConfigError(`Invalid configuration: ${details}`);
+      },
+    },
+  );
+  if (env.DEFAULT_PHONE_REGION !== undefined && !/^[A-Z]{2}$/.test(env.DEFAULT_PHONE_REGION)) {
+    throw new ConfigError('Invalid configuration: DEFAULT_PHONE_REGION: must be an ISO 3166-1 alpha-2 code such as PH');
+  }
+  for (const [name, value] of [['DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE], ['JOB_WORKERS', env.JOB_WORKERS]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new ConfigError(`Invalid configuration: ${name}: must be a non-negative integer`);
+  }
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    publicUrl: (env.PUBLIC_URL || `http://localhost:${env.PORT}`).replace(/\/$/, ''),
+    databaseUrl: env.DATABASE_URL,
+    dataDir: path.resolve(env.DATA_DIR),
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    logLevel: env.LOG_LEVEL,
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    seedDemoData: env.SEED_DEMO_DATA,
+    demoHouseholds: env.DEMO_HOUSEHOLDS,
+    jobWorkers: env.JOB_WORKERS,
+    jobPollIntervalMs: env.JOB_POLL_INTERVAL_MS,
+    jobLeaseSeconds: env.JOB_LEASE_SECONDS,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    defaultPhoneRegion: env.DEFAULT_PHONE_REGION,
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

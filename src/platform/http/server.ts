@@ -1,0 +1,97 @@
+import crypto from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AccessTokens } from '../auth/access-tokens.js';
+import type { Db } from '../database/database.js';
+import { AppError } from '../errors.js';
+import { registerAuthentication } from './auth-hook.js';
+import { registerIdempotency } from './idempotency.js';
+import { registerMetrics, type MetricSources } from './metrics.js';
+import { sendProblem, toAppError } from './problem.js';
+import { compileValidator } from './validation.js';
+
+export type HttpServer = FastifyInstance;
+export type Routes = (app: FastifyInstance) => void | Promise<void>;
+
+export interface HttpServerOptions {
+  logger: FastifyServerOptions['logger'] | false;
+  publicUrl: string;
+  db: Db;
+  tokens: AccessTokens;
+  metrics: MetricSources;
+  /** Health of dependencies for /ready; resolves to the failing checks. */
+  readiness(): Promise<Record<string, boolean>>;
+  routes: Routes[];
+}
+
+const REQUEST_ID_PATTERN = /^[\w.-]{1,128}$/;
+const MERGE_PATCH = 'application/merge-patch+json';
+
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger,
+    bodyLimit: 10 * 1024 * 1024,
+    // A caller's X-Request-Id is kept when it is sane, so its logs and ours line up.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : crypto.randomUUID();
+    },
+    requestIdLogLabel: 'requestId',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(compileValidator);
+  app.addContentTypeParser(MERGE_PATCH, { parseAs: 'string' }, (request, body, done) => {
+    app.getDefaultJsonParser('error', 'error')(request, body as string, done);
+  });
+  await app.register(formbody);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.code === 'internal') request.log.error({ err: error }, 'unhandled error');
+    else request.log.info({ code: appError.code, detail: appError.message }, 'request refused');
+    return sendProblem(reply, request, appError);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`)));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Commonweal API',
+        version: '2.0.0',
+        description: 'Registry of individuals and households. Authenticate with OAuth 2.0 client credentials at /oauth2/client/token; errors are RFC 9457 problem+json.',
+      },
+      servers: [{ url: options.publicUrl }],
+      components: {
+        securitySchemes: {
+          oauth2: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/oauth2/client/token', scopes: {} } } },
+        },
+      },
+      security: [{ oauth2: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { url: '/api/v2/openapi.json' } });
+
+  registerAuthentication(app, options.tokens);
+  registerIdempotency(app, options.db);
+  registerMetrics(app, options.metrics);
+
+  app.get('/api/v2/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+    const checks = await options.readiness();
+    const ready = Object.values(checks).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  for (const routes of options.routes) await app.register(async (scope) => routes(scope));
+  return app;
+}
