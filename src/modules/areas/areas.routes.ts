@@ -121,7 +121,7 @@ function cursorOf(code: string): string {
 function codeFromCursor(cursor: string): string {
   const code = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!AREA_CODE_PATTERN.test(code)) {
-    throw new AppError('unknown_parameter', 'The _cursor is not one this server gave out; take it from the `next` link', [{ path: 'query:/_cursor', message: 'is not a valid cursor' }]);
+    throw new AppError('unknown_parameter', 'The _cursor is not one this server gave out; take it from the `next` link', [{ path: 'querystring:/_cursor', message: 'is not a valid cursor' }]);
   }
   return code;
 }

@@ -143,6 +143,26 @@ describe('AreaService', () => {
     });
   });
 
+  describe('concurrent writes', () => {
+    it('lets one of two creates of the same code win; the other gets duplicate_identifier', async () => {
+      const results = await Promise.allSettled([1, 2].map((n) => service.createArea(context, { code: 'C', name: `Country ${n}`, kind: 'country' })));
+      assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
+      const [failure] = results.filter((result) => result.status === 'rejected');
+      assert.equal(((failure as PromiseRejectedResult).reason as AppError).code, 'duplicate_identifier');
+    });
+
+    it('refuses the second of two crossing moves, which would make a cycle', async () => {
+      await createSampleTree();
+      const results = await Promise.allSettled([
+        service.updateArea(context, 'R1', 1, { parentCode: 'R2' }),
+        service.updateArea(context, 'R2', 1, { parentCode: 'R1' }),
+      ]);
+      assert.deepEqual(results.map((result) => result.status).sort(), ['fulfilled', 'rejected']);
+      const [failure] = results.filter((result) => result.status === 'rejected');
+      assert.equal(((failure as PromiseRejectedResult).reason as AppError).code, 'business_rule_violated');
+    });
+  });
+
   describe('deactivateArea', () => {
     it('is refused while active children remain, then allowed bottom-up', async () => {
       await createSampleTree();

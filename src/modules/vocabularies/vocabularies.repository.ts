@@ -18,11 +18,6 @@ export async function findVocabularyRow(db: Queryable, code: string): Promise<Vo
   return row;
 }
 
-export async function findVocabularyByNamespace(db: Queryable, namespaceUri: string): Promise<VocabularyRow | undefined> {
-  const [row] = await db.select().from(vocabularies).where(eq(vocabularies.namespaceUri, namespaceUri));
-  return row;
-}
-
 /** Inserts unless the code or namespace is taken; `undefined` then. */
 export async function insertVocabulary(db: Queryable, values: typeof vocabularies.$inferInsert): Promise<VocabularyRow | undefined> {
   const [row] = await db.insert(vocabularies).values(values).onConflictDoNothing().returning();

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RequestContext } from '../../platform/audit/audit.js';
+import { AppError } from '../../platform/errors.js';
 import { etagOf, versionFromIfMatch } from '../../platform/http/versioning.js';
 import type { CodePageQuery, VocabularyService } from './vocabularies.service.js';
 
@@ -71,6 +72,12 @@ const CodePatch = Type.Object({ label: Type.Optional(Label) }, { additionalPrope
 const contextOf = (request: FastifyRequest): RequestContext => ({ actor: request.actor, requestId: String(request.id) });
 const pageQueryOf = (query: { _count: number; _cursor?: string; code?: string; label?: string; active?: boolean }): CodePageQuery =>
   ({ count: query._count, cursor: query._cursor, codePrefix: query.code, labelContains: query.label, active: query.active });
+/** The server also parses text and form bodies; a patch must be JSON. */
+const PATCH_TYPES = new Set(['application/merge-patch+json', 'application/json']);
+const requireJsonPatch = async (request: FastifyRequest) => {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (!type || !PATCH_TYPES.has(type)) throw new AppError('unsupported_media_type', 'Send the patch as application/merge-patch+json (or application/json)');
+};
 const codeUrl = (vocabulary: string, code: string) => `${BASE}/${encodeURIComponent(vocabulary)}/codes/${encodeURIComponent(code)}`;
 
 /** Code lists (FHIR-like `Vocabulary` resource): read by everyone who codes data, extended locally. */
@@ -128,6 +135,7 @@ export function vocabularyRoutes(service: VocabularyService) {
 
     app.patch(`${BASE}/:code/codes/:codeValue`, {
       config: WRITE,
+      preValidation: requireJsonPatch,
       schema: {
         tags, summary: 'Change the label of a local code (JSON merge patch; If-Match required)',
         description: 'Content type application/merge-patch+json or application/json. System codes cannot be changed (422).',

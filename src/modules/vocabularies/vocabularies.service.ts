@@ -8,45 +8,14 @@ import {
   type CodeProperties, type SystemVocabulary,
 } from './system-vocabularies.js';
 import {
-  bumpVocabularyVersion, checkCodes, deactivateSystemCodesNotIn, findCodeRow, findVocabularyByNamespace,
-  findVocabularyRow, insertCode, insertVocabulary, listCodeRows, listCodesOfVocabulary,
+  bumpVocabularyVersion, checkCodes, deactivateSystemCodesNotIn, findCodeRow, findVocabularyRow,
+  insertCode, insertVocabulary, listCodeRows, listCodesOfVocabulary,
   listSystemVocabularyDescriptions, listVocabularyRows, lockSystemInstall, updateCode, upsertSystemCodes,
   upsertSystemVocabulary, type VocabularyCodeRow, type VocabularyWithCount,
 } from './vocabularies.repository.js';
+import { toCodeView, toIdType, toVocabularyView, type IdType, type VocabularyCodeView, type VocabularyView } from './vocabularies.views.js';
 
-export interface VocabularyView {
-  code: string;
-  namespaceUri: string;
-  name: string;
-  description: string | null;
-  isSystem: boolean;
-  version: number;
-  codeCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface VocabularyCodeView {
-  vocabulary: string;
-  code: string;
-  label: string;
-  properties: Record<string, unknown>;
-  isLocal: boolean;
-  isActive: boolean;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface IdType {
-  code: string;
-  /** Namespace URI of the identifiers (e.g. `urn:commonweal:id:national-id`). */
-  system: string;
-  /** Regular expression a value must match, when the type has one. */
-  pattern?: string;
-  label: string;
-  isActive: boolean;
-}
+export type { IdType, VocabularyCodeView, VocabularyView } from './vocabularies.views.js';
 
 export interface CodeCheck {
   vocabulary: string;
@@ -69,7 +38,14 @@ export interface CodePage {
   nextCursor: string | null;
 }
 
+/** Id types are re-read after this long, so changes made by another process show up. */
 const ID_TYPE_CACHE_MS = 60_000;
+
+interface IdTypeCache {
+  loadedAt: number;
+  byKey: Map<string, IdType>;
+  list: IdType[];
+}
 const installer = systemActor('system-vocabularies');
 /** Clients may not mint URIs in our own namespace: system vocabularies live there. */
 const RESERVED_NAMESPACE = 'urn:commonweal:';
@@ -79,8 +55,9 @@ let shippedHashes: Array<{ vocabulary: SystemVocabulary; hash: string }> | undef
 
 /** Code lists: the shipped system vocabularies, plus the local codes and vocabularies of a deployment. */
 export class VocabularyService {
-  private idTypeCache?: { loadedAt: number; byKey: Map<string, IdType>; list: IdType[] };
-  private idTypeLoad?: Promise<{ loadedAt: number; byKey: Map<string, IdType>; list: IdType[] }>;
+  private idTypeCache?: IdTypeCache;
+  private idTypeLoad?: Promise<IdTypeCache>;
+  private idTypeGeneration = 0;
 
   constructor(private readonly db: Db) {}
 
@@ -102,7 +79,7 @@ export class VocabularyService {
         });
       }
     });
-    this.idTypeCache = undefined;
+    this.forgetIdTypes(ID_TYPE_VOCABULARY);
   }
 
   /**
@@ -128,14 +105,12 @@ export class VocabularyService {
 
   /** An id type by its code (`national-id`) or its namespace URI; inactive ones too (see `isActive`). */
   async findIdType(codeOrSystem: string): Promise<IdType | undefined> {
-    const cache = this.idTypeCache;
-    const hit = cache && Date.now() - cache.loadedAt < ID_TYPE_CACHE_MS ? cache.byKey.get(codeOrSystem) : undefined;
-    return hit ?? (await this.loadIdTypes()).byKey.get(codeOrSystem);
+    return this.freshIdTypeCache()?.byKey.get(codeOrSystem) ?? (await this.loadIdTypes()).byKey.get(codeOrSystem);
   }
 
   /** All id types, inactive ones too (stored identifiers may use them); `activeOnly` for pickers. */
   async listIdTypes(options: { activeOnly?: boolean } = {}): Promise<IdType[]> {
-    const cache = this.idTypeCache && Date.now() - this.idTypeCache.loadedAt < ID_TYPE_CACHE_MS ? this.idTypeCache : await this.loadIdTypes();
+    const cache = this.freshIdTypeCache() ?? await this.loadIdTypes();
     return cache.list.filter((idType) => !options.activeOnly || idType.isActive);
   }
 
@@ -266,19 +241,35 @@ export class VocabularyService {
     return row;
   }
 
-  private loadIdTypes() {
-    this.idTypeLoad ??= listCodesOfVocabulary(this.db, ID_TYPE_VOCABULARY).then((rows) => {
-      const list = rows.flatMap(toIdType);
-      const byKey = new Map<string, IdType>();
-      for (const idType of list) byKey.set(idType.system, idType).set(idType.code, idType);
-      this.idTypeCache = { loadedAt: Date.now(), byKey, list };
-      return this.idTypeCache;
-    }).finally(() => { this.idTypeLoad = undefined; });
+  private loadIdTypes(): Promise<IdTypeCache> {
+    if (!this.idTypeLoad) {
+      const generation = this.idTypeGeneration;
+      const load: Promise<IdTypeCache> = listCodesOfVocabulary(this.db, ID_TYPE_VOCABULARY).then((rows) => {
+        const list = rows.flatMap(toIdType);
+        const byKey = new Map<string, IdType>();
+        for (const idType of list) byKey.set(idType.system, idType).set(idType.code, idType);
+        const cache = { loadedAt: Date.now(), byKey, list };
+        // A write since the read started makes this result stale: use it once, do not keep it.
+        if (generation === this.idTypeGeneration) this.idTypeCache = cache;
+        return cache;
+      }).finally(() => {
+        if (this.idTypeLoad === load) this.idTypeLoad = undefined;
+      });
+      this.idTypeLoad = load;
+    }
     return this.idTypeLoad;
   }
 
+  private freshIdTypeCache(): IdTypeCache | undefined {
+    const cache = this.idTypeCache;
+    return cache && Date.now() - cache.loadedAt < ID_TYPE_CACHE_MS ? cache : undefined;
+  }
+
   private forgetIdTypes(vocabularyCode: string): void {
-    if (vocabularyCode === ID_TYPE_VOCABULARY) this.idTypeCache = undefined;
+    if (vocabularyCode !== ID_TYPE_VOCABULARY) return;
+    this.idTypeGeneration += 1;
+    this.idTypeCache = undefined;
+    this.idTypeLoad = undefined;
   }
 }
 
@@ -317,38 +308,4 @@ function decodeCursor(cursor: string): string {
   const code = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!code || encodeCursor(code) !== cursor) throw AppError.validation('_cursor is not a cursor from a previous page', [{ path: 'query:/_cursor', message: 'is not valid' }]);
   return code;
-}
-
-function toIdType(row: VocabularyCodeRow): IdType[] {
-  const { system, pattern } = row.properties;
-  if (typeof system !== 'string') return []; // not usable as an identifier namespace
-  return [{ code: row.code, system, ...(typeof pattern === 'string' ? { pattern } : {}), label: row.label, isActive: row.isActive }];
-}
-
-function toVocabularyView(row: VocabularyWithCount): VocabularyView {
-  return {
-    code: row.code,
-    namespaceUri: row.namespaceUri,
-    name: row.name,
-    description: row.isSystem ? readStamp(row.description).description : row.description,
-    isSystem: row.isSystem,
-    version: row.version,
-    codeCount: row.codeCount,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
-
-function toCodeView(vocabulary: string, row: VocabularyCodeRow): VocabularyCodeView {
-  return {
-    vocabulary,
-    code: row.code,
-    label: row.label,
-    properties: row.properties,
-    isLocal: row.isLocal,
-    isActive: row.isActive,
-    version: row.version,
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
 }

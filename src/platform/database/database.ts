@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { sql, type ExtractTablesWithRelations, type SQL } from 'drizzle-orm';
 import pg from 'pg';
 import * as schema from './schema.js';
+import { transactionAware } from './transaction-context.js';
 
 export type Schema = typeof schema;
 /** One typed database handle, the same on PGlite and on PostgreSQL. */
@@ -38,7 +39,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   pg.types.setTypeParser(DATE, (value: string) => value);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   pool.on('error', () => { /* an idle client died; the pool replaces it */ });
-  const db = drizzlePostgres(pool, { schema }) as unknown as Db;
+  const db = transactionAware(drizzlePostgres(pool, { schema }) as unknown as Db);
   return {
     db,
     kind: 'postgres',
@@ -62,7 +63,7 @@ export async function openPglite(dataDir?: string): Promise<Database> {
     extensions: { pg_trgm },
     parsers: { [pgliteTypes.INT8]: (value: string) => Number(value), [DATE]: (value: string) => value },
   });
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  const db = transactionAware(drizzlePglite(client, { schema }) as unknown as Db);
   return {
     db,
     kind: 'pglite',

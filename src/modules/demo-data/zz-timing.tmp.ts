@@ -1,0 +1,11 @@
+import { createTestSystem } from '../../test-support/test-system.js';
+import { seedRegistry } from './seed-registry.js';
+const t0 = performance.now();
+const system = await createTestSystem();
+console.log('system', ((performance.now() - t0) / 1000).toFixed(2));
+const n = Number(process.argv[2] ?? 300);
+const result = await seedRegistry(system.services, { households: n, seed: 1 });
+console.log(result);
+const again = await seedRegistry(system.services, { households: n, seed: 1 });
+console.log('rerun', again);
+await system.close();
