@@ -55,7 +55,7 @@ export async function createSystem(config: Config, options: { database?: Databas
 
   const vocabularies = new VocabularyService(db);
   await vocabularies.installSystemVocabularies();
-  const areas = new AreaService(db);
+  const areas = new AreaService(db, vocabularies);
   const registry = new RegistryService(db, vocabularies, areas, { defaultPhoneRegion: config.defaultPhoneRegion });
   const bundles = new BundleService(db, registry);
   const apiClients = new ApiClientService(db, tokens);

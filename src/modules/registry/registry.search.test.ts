@@ -223,11 +223,21 @@ describe('Registry search: GET /api/v2/Individual and /api/v2/Group', () => {
       [first.updatedAt, [first.id]],
       [`ne${first.updatedAt}`, [second.id]],
       [`gt${second.updatedAt}`, []],
+      [`ge${first.updatedAt.replace('Z', '+00:00')}`, [first.id, second.id]],
+      [`gt${first.updatedAt.replace('Z', '000Z')}`, [second.id]],
+      [`le${first.updatedAt.slice(0, 16)}Z`, [first.id]],
+      [`lt${first.updatedAt.slice(0, 16)}Z`, []],
+      // Minute precision: gt means after that whole minute, so the first is never found again.
+      [`gt${first.updatedAt.slice(0, 16)}Z`, second.updatedAt.slice(0, 16) > first.updatedAt.slice(0, 16) ? [second.id] : []],
       ['gt2000-01-01', [first.id, second.id]],
       ['lt2000-01-01T00:00:00Z', []],
       [['gt2000-01-01T00:00:00Z', `le${first.updatedAt}`], [first.id]],
     ];
     for (const [lastUpdated, expected] of cases) sameSet(ids(await search('Individual', { _lastUpdated: lastUpdated })), expected, `_lastUpdated=${String(lastUpdated)}`);
+
+    const unencodedPlus = await system.http.inject({ method: 'GET', url: '/api/v2/Individual?_lastUpdated=ge2000-01-01T00:00:00+02:00', headers: reader });
+    assert.equal(unencodedPlus.statusCode, 200, unencodedPlus.body);
+    assert.equal(unencodedPlus.json().count, 2);
 
     await new Promise((resolve) => setTimeout(resolve, 5));
     const patched = await system.http.inject({
@@ -366,7 +376,7 @@ describe('Registry search: GET /api/v2/Individual and /api/v2/Group', () => {
       while (url) {
         pages += 1;
         assert.ok(pages <= 10, 'paging does not end');
-        const response = await system.http.inject({ method: 'GET', url, headers: reader });
+        const response: { statusCode: number; body: string; json(): unknown } = await system.http.inject({ method: 'GET', url, headers: reader });
         assert.equal(response.statusCode, 200, `${url}: ${response.body}`);
         const page = response.json() as Page;
         assert.ok(page.items.length <= 10);
@@ -449,6 +459,7 @@ describe('Registry search: GET /api/v2/Individual and /api/v2/Group', () => {
       '?birthdate=', '?identifier=nopipe', '?identifier=national-id%7C', '?identifier=%7CAB123456', '?gender=7', '?gender=male', '?active=maybe',
       '?_count=0', '?_count=101', '?_sort=foo', '?_total=estimate', '?name=', '?name=%20%20', '?name=a&name=b', '?gender=1&gender=2',
       '?_lastUpdated=2024-01-01junk', '?_lastUpdated=gt2023-02-30T00:00:00Z', '?_lastUpdated=2024-13-01', '?_lastUpdated=yesterday', '?_lastUpdated=gt2024-01-01T25:00:00Z',
+      '?_lastUpdated=gt2024-01-01T10:00:00.1234567Z', '?_lastUpdated=2024-01-01Z', '?_lastUpdated=ge2024-01-01T10:00:00%2B25:00',
       '?birthdate=ge2000-01-01&birthdate=le2001-01-01&birthdate=ne2000-06-01&birthdate=ne2000-07-01&birthdate=ne2000-08-01',
       '?area=NOPE', '?group=nope', '?groupType=household', '?member=00000000-0000-4000-8000-000000000000', '?_cursor=%%%',
     ];

@@ -49,7 +49,7 @@ export class RegistrySearch {
     const count = parseCount(single(query, '_count'));
     const cursor = single(query, '_cursor');
     const sortSignature = sortKeys.map((key) => `${key.descending ? '-' : ''}${key.name}`).join(',');
-    const pageConditions = cursor ? [...conditions, keysetCondition(sortKeys, decodeCursor(cursor, sortSignature))] : conditions;
+    const pageConditions = cursor ? [...conditions, keysetCondition(sortKeys, decodeCursor(cursor, sortKeys, sortSignature))] : conditions;
 
     const selectedKeys = Object.fromEntries(sortKeys.map((key, index) => [`k${index}`, sql<string>`(${key.expression})::text`]));
     const rows = await this.db.select({ row: registrants, ...selectedKeys }).from(registrants)
@@ -113,7 +113,7 @@ export class RegistrySearch {
       if (active !== 'true' && active !== 'false') throw unknownParameter('active', 'must be true or false');
       conditions.push(eq(registrants.isActive, active === 'true'));
     }
-    for (const value of many(query, '_lastUpdated')) conditions.push(prefixCondition('_lastUpdated', value, registrants.updatedAt, 'timestamptz'));
+    for (const value of many(query, '_lastUpdated')) conditions.push(instantCondition('_lastUpdated', value, registrants.updatedAt));
     if (kind === 'individual') {
       for (const value of many(query, 'birthdate')) conditions.push(prefixCondition('birthdate', value, registrants.birthDate, 'date'));
       const gender = single(query, 'gender');
@@ -128,7 +128,10 @@ export class RegistrySearch {
       }
     } else {
       const groupType = single(query, 'groupType');
-      if (groupType !== undefined) conditions.push(eq(registrants.groupType, groupType));
+      if (groupType !== undefined) {
+        await this.codes.assertCodes([{ vocabulary: 'group-type', code: groupType, path: 'query:groupType' }]).catch(() => { throw unknownParameter('groupType', `"${groupType}" is not a group-type code`); });
+        conditions.push(eq(registrants.groupType, groupType));
+      }
       const member = single(query, 'member');
       if (member !== undefined) {
         const individualId = await this.registrantIdOf(member, 'individual');
@@ -176,14 +179,45 @@ function many(query: Record<string, unknown>, name: string): string[] {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-function prefixCondition(name: string, value: string, column: typeof registrants.birthDate | typeof registrants.updatedAt, type: 'date' | 'timestamptz'): SQL {
+function prefixCondition(name: string, value: string, column: typeof registrants.birthDate, type: 'date'): SQL {
   const match = /^(eq|ne|lt|le|gt|ge)?(.+)$/.exec(value);
   const prefix = (match?.[1] ?? 'eq') as Prefix;
   const operand = match?.[2] ?? '';
-  const valid = type === 'date' ? isCalendarDate(operand) : !Number.isNaN(Date.parse(operand)) && /^\d{4}-\d{2}-\d{2}/.test(operand);
-  if (!valid) throw unknownParameter(name, `"${value}" must be [eq|ne|lt|le|gt|ge]${type === 'date' ? 'YYYY-MM-DD' : 'an ISO 8601 date-time'}`);
-  const operandSql = type === 'date' ? sql`${operand}::date` : sql`${operand}::timestamptz`;
-  return comparators[prefix](column, operandSql);
+  if (!isCalendarDate(operand)) throw unknownParameter(name, `"${value}" must be [eq|ne|lt|le|gt|ge]YYYY-MM-DD`);
+  return comparators[prefix](column, sql`${operand}::${sql.raw(type)}`);
+}
+
+// YYYY-MM-DD, optionally with THH:MM[:SS[.ffffff]] and a zone (Z or ±HH:MM; a "+" left unencoded in the URL arrives as a space).
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * A point-in-time parameter (`_lastUpdated`) is compared at the precision it is written with, as in
+ * FHIR: `2024-05-01` stands for the whole day, `…T10:00:00.123Z` for that millisecond. So a value
+ * copied from a record's `updatedAt` (milliseconds) finds that record with `eq`, and `gt` does not
+ * find it again, although the column holds microseconds. The range keeps the column indexable.
+ */
+function instantCondition(name: string, value: string, column: typeof registrants.updatedAt): SQL {
+  const match = /^(eq|ne|lt|le|gt|ge)?(.+)$/.exec(value);
+  const prefix = (match?.[1] ?? 'eq') as Prefix;
+  const operand = (match?.[2] ?? '').replace(/ (\d{2}:\d{2})$/, '+$1');
+  const parts = DATE_TIME.exec(operand);
+  const [, day, hour, minute, second, fraction, zone] = parts ?? [];
+  const valid = parts !== null && isCalendarDate(day!)
+    && (hour === undefined || (Number(hour) <= 23 && Number(minute) <= 59 && (second === undefined || Number(second) <= 59)))
+    && (zone === undefined || zone === 'Z' || (Number(zone.slice(1, 3)) <= 14 && Number(zone.slice(4, 6)) <= 59))
+    && (hour !== undefined || zone === undefined);
+  if (!valid) throw unknownParameter(name, `"${value}" must be [eq|ne|lt|le|gt|ge] followed by an ISO 8601 date or date-time, e.g. gt2024-05-01T10:00:00Z`);
+  const unit = hour === undefined ? '1 day' : second === undefined ? '1 minute' : fraction === undefined ? '1 second' : `${10 ** (6 - fraction.length)} microseconds`;
+  const start = sql`${operand}::timestamptz`;
+  const end = sql`(${operand}::timestamptz + ${unit}::interval)`;
+  switch (prefix) {
+    case 'eq': return and(gte(column, start), lt(column, end))!;
+    case 'ne': return or(lt(column, start), gte(column, end))!;
+    case 'lt': return lt(column, start);
+    case 'le': return lt(column, end);
+    case 'gt': return gte(column, end);
+    case 'ge': return gte(column, start);
+  }
 }
 
 function isCalendarDate(value: string): boolean {
@@ -228,11 +262,27 @@ function encodeCursor(signature: string, values: string[], id: number): string {
   return Buffer.from(JSON.stringify({ s: signature, v: values, i: id })).toString('base64url');
 }
 
-function decodeCursor(cursor: string, signature: string): { values: string[]; id: number } {
+// The text forms of sort values, as the cursor was written (a timestamptz as PostgreSQL prints it).
+const TIMESTAMP_TEXT = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:[+-]\d{2}(?::\d{2}){0,2})?$/;
+
+function isCursorValue(value: unknown, cast: SortKey['cast']): value is string {
+  if (typeof value !== 'string') return false;
+  if (cast === 'text') return !value.includes('\u0000');
+  if (cast === 'date') return isCalendarDate(value);
+  const parts = TIMESTAMP_TEXT.exec(value);
+  return parts !== null && isCalendarDate(parts[1]!) && Number(parts[2]) <= 23 && Number(parts[3]) <= 59 && Number(parts[4]) <= 59;
+}
+
+/** Only a cursor this search wrote is accepted: same sort, one well-formed value per sort key. */
+function decodeCursor(cursor: string, keys: SortKey[], signature: string): { values: string[]; id: number } {
   try {
-    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s: string; v: string[]; i: number };
-    if (decoded.s !== signature || !Array.isArray(decoded.v) || !Number.isInteger(decoded.i)) throw new Error('mismatch');
-    return { values: decoded.v.map(String), id: decoded.i };
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { s: unknown; v: unknown; i: unknown };
+    if (decoded.s !== signature || !Array.isArray(decoded.v) || !Number.isSafeInteger(decoded.i) || decoded.v.length !== keys.length) throw new Error('mismatch');
+    const values = decoded.v.map((value: unknown, index) => {
+      if (!isCursorValue(value, keys[index]!.cast)) throw new Error('bad value');
+      return value;
+    });
+    return { values, id: decoded.i as number };
   } catch {
     throw unknownParameter('_cursor', 'is not a cursor from a previous page of this search (keep _sort unchanged while paging)');
   }

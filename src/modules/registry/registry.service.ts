@@ -22,7 +22,7 @@ import { RegistrySearch, type SearchPage } from './registry.search.js';
 /** What the registry needs from the vocabularies module. */
 export interface CodeLookup {
   assertCodes(checks: Array<{ vocabulary: string; code: string; path: string }>): Promise<void>;
-  findIdType(codeOrSystem: string): Promise<{ code: string; system: string; pattern?: string } | undefined>;
+  findIdType(codeOrSystem: string): Promise<{ code: string; system: string; pattern?: string; isActive?: boolean } | undefined>;
   listIdTypes(): Promise<Array<{ code: string; system: string }>>;
 }
 
@@ -101,10 +101,13 @@ export class RegistryService {
   // ---- groups ------------------------------------------------------------------------------
 
   async createGroup(context: RequestContext, input: GroupInput, tx?: Tx): Promise<GroupView> {
-    await this.codes.assertCodes([{ vocabulary: 'group-type', code: input.groupType, path: '/groupType' }]);
+    const members = input.members ?? [];
+    await this.codes.assertCodes([
+      { vocabulary: 'group-type', code: input.groupType, path: '/groupType' },
+      ...members.map((member, index) => ({ vocabulary: 'membership-role', code: member.role, path: `/members/${index}/role` })),
+    ]);
     const values = await this.sharedValues(input, 'group');
     const uuid = crypto.randomUUID();
-    const members = input.members ?? [];
     if (input.groupType === HOUSEHOLD && members.length > 0) {
       const heads = members.filter((member) => member.role === HEAD).length;
       if (heads !== 1) throw new AppError('business_rule_violated', `A household has exactly one head; ${heads} given`, [{ path: '/members', message: 'must have exactly one member with role "head"' }]);
@@ -348,9 +351,10 @@ export class RegistryService {
     return updated;
   }
 
-  private async requireIdType(type: string, path: string) {
+  private async requireIdType(type: string, path: string, options: { forNewIdentifier?: boolean } = {}) {
     const idType = await this.codes.findIdType(type);
     if (!idType) throw AppError.validation(`Unknown identifier type "${type}"`, [{ path, message: 'must be an id-type code or namespace URI' }]);
+    if (idType.isActive === false && options.forNewIdentifier) throw AppError.validation(`The identifier type "${idType.code}" is no longer in use`, [{ path, message: 'is deactivated; new identifiers of this type are not accepted' }]);
     return idType;
   }
 
@@ -359,7 +363,7 @@ export class RegistryService {
     const rows: Array<{ registrantId: number; idType: string; value: string; issuedOn: string | null; expiresOn: string | null }> = [];
     for (const [index, input] of inputs.entries()) {
       const path = basePath === '' ? '' : `${basePath}/${index}`;
-      const idType = await this.requireIdType(input.type, `${path}/type`);
+      const idType = await this.requireIdType(input.type, `${path}/type`, { forNewIdentifier: true });
       if (idType.pattern && !new RegExp(idType.pattern).test(input.value)) {
         problems.push({ path: `${path}/value`, message: `does not match the ${idType.code} format ${idType.pattern}` });
       }

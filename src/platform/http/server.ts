@@ -46,6 +46,12 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(compileValidator);
+  // Only JSON (and form bodies for the token endpoint) are accepted; anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+  // The interactive docs are public like the OpenAPI document they show.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
   app.addContentTypeParser(MERGE_PATCH, { parseAs: 'string' }, (request, body, done) => {
     app.getDefaultJsonParser('error', 'error')(request, body as string, done);
   });
