@@ -43,10 +43,11 @@ export interface GeneratorOptions {
   seed: number;
   /** Index of the first household, to generate a later slice of the same dataset. */
   firstIndex?: number;
+  /** Ages are counted to this date; it must not be in the future (birth dates would be). */
   referenceDate?: string;
 }
 
-// Household sizes 1–9, most often 4–5 (roughly the Philippine census shape).
+// Household sizes 1–9, most often 4–5; head ages mostly 25–70.
 const SIZE_WEIGHTS: Array<[number, number]> = [[1, 6], [2, 11], [3, 16], [4, 20], [5, 18], [6, 12], [7, 8], [8, 5], [9, 4]];
 const HEAD_AGE_BANDS: Array<[[number, number], number]> = [[[18, 24], 3], [[25, 34], 20], [[35, 44], 26], [[45, 54], 22], [[55, 64], 17], [[65, 70], 8], [[71, 85], 4]];
 const OTHER_MEMBER_ROLES = (headAge: number): Array<[MemberRole, number]> => [
@@ -66,13 +67,18 @@ interface Person {
   civilStatus?: string;
 }
 
-export function* generateHouseholds(options: GeneratorOptions): Generator<HouseholdPlan> {
+/** Plans `households` households of the dataset `seed`; checks the options at once, generates lazily. */
+export function generateHouseholds(options: GeneratorOptions): Generator<HouseholdPlan> {
   const { households, seed, firstIndex = 0, referenceDate = DEMO_REFERENCE_DATE } = options;
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new RangeError(`The seed must be an integer from 0 to ${MAX_SEED}`);
   if (!Number.isInteger(households) || households < 0) throw new RangeError('The number of households must be a non-negative integer');
   if (!Number.isInteger(firstIndex) || firstIndex < 0 || firstIndex + households > MAX_HOUSEHOLDS_PER_SEED) {
     throw new RangeError(`Household indexes must stay below ${MAX_HOUSEHOLDS_PER_SEED}`);
   }
+  return plans(seed, firstIndex, households, referenceDate);
+}
+
+function* plans(seed: number, firstIndex: number, households: number, referenceDate: string): Generator<HouseholdPlan> {
   for (let index = firstIndex; index < firstIndex + households; index += 1) yield planHousehold(seed, index, referenceDate);
 }
 
@@ -216,12 +222,19 @@ function planMobile(random: Random, age: number): string | undefined {
   return `+63${random.pick(MOBILE_PREFIXES)}${String(random.int(0, 9_999_999)).padStart(7, '0')}`;
 }
 
-/** Skewed (log-normal) monthly household income in PHP, rounded to 50; some households have none. */
+// Monthly household income brackets in PHP: right-skewed, as incomes are. Plain arithmetic only
+// (no exp/log), so the values are bit-identical on every platform.
+const INCOME_BRACKETS: Array<[[number, number], number]> = [
+  [[500, 5_000], 22], [[5_000, 10_000], 28], [[10_000, 20_000], 26], [[20_000, 40_000], 15], [[40_000, 80_000], 6], [[80_000, 200_000], 3],
+];
+
+/** Skewed monthly household income, rounded to 50, higher with more working-age adults; some have none. */
 function planIncome(random: Random, people: Person[]): number {
   if (random.chance(0.06)) return 0;
   const earners = Math.max(1, people.filter((p) => p.age >= 18 && p.age < 65).length);
-  const income = Math.exp(random.normal(Math.log(12_000), 0.7)) * (1 + 0.25 * (earners - 1));
-  return Math.min(500_000, Math.max(50, Math.round(income / 50) * 50));
+  const [low, high] = random.weighted(INCOME_BRACKETS);
+  const income = (low + random.next() * (high - low)) * (1 + 0.15 * (earners - 1));
+  return Math.round(income / 50) * 50;
 }
 
 function planRelationships(people: Person[]): RelationshipPlan[] {

@@ -79,13 +79,6 @@ export class Random {
     return entries[entries.length - 1]![0];
   }
 
-  /** Standard normal deviate (Box–Muller). */
-  normal(mean = 0, deviation = 1): number {
-    const u = 1 - this.next(); // (0, 1], so the log is finite
-    const v = this.next();
-    return mean + deviation * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-
   /** A calendar date (YYYY-MM-DD) between two dates, both inclusive. */
   dateBetween(from: string, to: string): string {
     const start = Date.parse(`${from}T00:00:00Z`);

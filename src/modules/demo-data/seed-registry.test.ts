@@ -80,4 +80,9 @@ describe('seedRegistry on the real system', () => {
     const group = await system.services.registry.getGroup(`household-id|${plan!.householdId}`);
     assert.equal(group.members!.length, plan!.members.length);
   });
+
+  it('refuses an invalid seed before writing anything', async () => {
+    await assert.rejects(seedRegistry(system.services, { households: 5, seed: -1 }), RangeError);
+    assert.deepEqual(await totals(), { groups: 26, individuals: membersIn(plansOf(26)) });
+  });
 });

@@ -214,6 +214,8 @@ describe('Registry search: GET /api/v2/Individual and /api/v2/Group', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     const second = await person('Sid', 'Second');
     assert.ok(first.updatedAt < second.updatedAt);
+    const minute = first.updatedAt.slice(0, 16);
+    const sameMinute = second.updatedAt.slice(0, 16) === minute;
     const cases: Array<[string | string[], string[]]> = [
       [`gt${first.updatedAt}`, [second.id]],
       [`ge${first.updatedAt}`, [first.id, second.id]],
@@ -224,11 +226,13 @@ describe('Registry search: GET /api/v2/Individual and /api/v2/Group', () => {
       [`ne${first.updatedAt}`, [second.id]],
       [`gt${second.updatedAt}`, []],
       [`ge${first.updatedAt.replace('Z', '+00:00')}`, [first.id, second.id]],
-      [`gt${first.updatedAt.replace('Z', '000Z')}`, [second.id]],
-      [`le${first.updatedAt.slice(0, 16)}Z`, [first.id]],
-      [`lt${first.updatedAt.slice(0, 16)}Z`, []],
-      // Minute precision: gt means after that whole minute, so the first is never found again.
-      [`gt${first.updatedAt.slice(0, 16)}Z`, second.updatedAt.slice(0, 16) > first.updatedAt.slice(0, 16) ? [second.id] : []],
+      [`ge${first.updatedAt.replace('Z', '000Z')}`, [first.id, second.id]],
+      [`lt${first.updatedAt.replace('Z', '000Z')}`, []],
+      // Minute precision: the value stands for the whole minute.
+      [`eq${minute}Z`, sameMinute ? [first.id, second.id] : [first.id]],
+      [`le${minute}Z`, sameMinute ? [first.id, second.id] : [first.id]],
+      [`lt${minute}Z`, []],
+      [`gt${minute}Z`, sameMinute ? [] : [second.id]],
       ['gt2000-01-01', [first.id, second.id]],
       ['lt2000-01-01T00:00:00Z', []],
       [['gt2000-01-01T00:00:00Z', `le${first.updatedAt}`], [first.id]],
