@@ -1,7 +1,6 @@
 // ESLint flat config: ESLint's and typescript-eslint's recommended rules over the whole repository.
 // Types are checked by `npm run typecheck` (tsc, strict); these rules look for likely mistakes.
-// No rule is switched off: the code base passes the recommended sets as they are. Add a rule change
-// here only with a comment saying which deliberate pattern of the code it would otherwise fight.
+// A rule is relaxed only with a comment saying which deliberate pattern of the code it would fight.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';

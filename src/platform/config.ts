@@ -33,8 +33,10 @@ export interface Config {
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable (DATABASE_URL= ) means "not set", as operators expect from shell and compose files.
+  const given = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
   const env = cleanEnv(
-    environment,
+    given,
     {
       PORT: port({ default: 8080, desc: 'HTTP port' }),
       HOST: str({ default: '0.0.0.0', desc: 'Interface to listen on' }),
