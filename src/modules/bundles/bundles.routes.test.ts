@@ -302,6 +302,28 @@ describe('Bundles: POST /api/v2/$batch', () => {
     assertProblem(await send(transaction([{ request: { method: 'GET', url: 'Individual' } }])), 400, 'validation_failed');
   });
 
+  test('a bad reference in the url is reported at the entry\'s request, never as a 500', async () => {
+    const existing = await createIndividualDirectly(individual('Ref', 'Erence', { identifiers: [{ type: 'national-id', value: 'NID424242' }] }));
+    const byIdentifier = await send(transaction([{ request: { method: 'PATCH', url: 'Individual/national-id%7CNID424242', ifMatch: 'W/"1"' }, resource: { gender: '2' } }]));
+    assert.equal(byIdentifier.statusCode, 200, byIdentifier.body);
+    assert.equal(byIdentifier.json().entries[0].resource.id, existing.id);
+
+    const before = await snapshot();
+    const badEncoding = await send(transaction([postIndividual(individual('A', 'One')), { request: { method: 'PATCH', url: 'Individual/%E0%A4%A', ifMatch: 'W/"2"' }, resource: {} }]));
+    assert.deepEqual(assertProblem(badEncoding, 400, 'validation_failed').errors.map((e: { path: string }) => e.path), ['/entries/1/request/url']);
+    const batchedBadEncoding = await send(batch([{ request: { method: 'PATCH', url: 'Individual/%zz', ifMatch: 'W/"2"' }, resource: {} }, postIndividual(individual('B', 'Two'))]));
+    assert.equal(batchedBadEncoding.statusCode, 200, batchedBadEncoding.body);
+    assert.deepEqual(batchedBadEncoding.json().entries.map((e: { status: string }) => e.status), ['400', '201']);
+
+    const notARef = await send(transaction([{ request: { method: 'PATCH', url: 'Individual/not-a-ref', ifMatch: 'W/"2"' }, resource: {} }]));
+    assert.deepEqual(assertProblem(notARef, 400, 'validation_failed').errors.map((e: { path: string }) => e.path), ['/entries/0/request/url']);
+    const badIfMatch = await send(transaction([{ request: { method: 'PATCH', url: `Individual/${existing.id}`, ifMatch: 'version two' }, resource: {} }]));
+    assert.deepEqual(assertProblem(badIfMatch, 400, 'validation_failed').errors.map((e: { path: string }) => e.path), ['/entries/0/request/ifMatch']);
+    const unknown = await send(transaction([{ request: { method: 'PATCH', url: 'Individual/00000000-0000-4000-8000-000000000000', ifMatch: 'W/"1"' }, resource: {} }]));
+    assertProblem(unknown, 404, 'not_found');
+    assert.equal((await snapshot()).individuals, before.individuals + 1);
+  });
+
   test('a fullUrl used twice is refused and nothing is written', async () => {
     const before = await snapshot();
     const same = urn();

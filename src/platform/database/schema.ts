@@ -8,3 +8,5 @@ export * from '../../modules/areas/areas.tables.js';
 export * from '../../modules/vocabularies/vocabularies.tables.js';
 export * from '../../modules/registry/registry.tables.js';
 export * from '../../modules/api-clients/api-clients.tables.js';
+export * from '../jobs/job-files.tables.js';
+export * from '../../modules/bulk-data/bulk-data.tables.js';
