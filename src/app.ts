@@ -17,6 +17,8 @@ import { registryRoutes } from './modules/registry/registry.routes.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
 import { jobRoutes } from './platform/jobs/job.routes.js';
+import { EXPORT_JOB, ExportService } from './modules/bulk-data/export/export.service.js';
+import { exportRoutes } from './modules/bulk-data/export/export.routes.js';
 
 /** Every service of the system, wired once. Modules reach each other only through these. */
 export interface Services {
@@ -25,6 +27,7 @@ export interface Services {
   areas: AreaService;
   registry: RegistryService;
   bundles: BundleService;
+  exports: ExportService;
 }
 
 export interface System {
@@ -59,7 +62,8 @@ export async function createSystem(config: Config, options: { database?: Databas
   const registry = new RegistryService(db, vocabularies, areas, { defaultPhoneRegion: config.defaultPhoneRegion });
   const bundles = new BundleService(db, registry);
   const apiClients = new ApiClientService(db, tokens);
-  const services: Services = { apiClients, vocabularies, areas, registry, bundles };
+  const exports = new ExportService(db, registry.search);
+  const services: Services = { apiClients, vocabularies, areas, registry, bundles, exports };
 
   const jobs = new JobRunner({
     db,
@@ -68,6 +72,7 @@ export async function createSystem(config: Config, options: { database?: Databas
     leaseSeconds: config.jobLeaseSeconds,
     logger: logger.child({ component: 'jobs' }),
   });
+  jobs.register(EXPORT_JOB, (context) => exports.runJob(context as Parameters<ExportService['runJob']>[0]));
 
   const http = await buildHttpServer({
     logger: { level: config.logLevel },
@@ -87,6 +92,7 @@ export async function createSystem(config: Config, options: { database?: Databas
       registryRoutes(registry, config.publicUrl),
       bundleRoutes(bundles),
       jobRoutes(db),
+      exportRoutes(exports),
     ],
   });
 

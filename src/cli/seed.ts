@@ -11,7 +11,6 @@ export async function seedCommand(config: Config, options: { households: number;
   bar.start(options.households, 0, { rate: '0' });
   try {
     const result = await seedRegistry(system.services, {
-    inTransaction: (work) => system.database.db.transaction(() => work()),
       households: options.households,
       seed: options.seed,
       onProgress: (done) => bar.update(done, { rate: (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0) }),

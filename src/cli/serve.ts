@@ -53,7 +53,6 @@ async function loadDemoDataIfEmpty(system: System): Promise<void> {
   const households = system.config.demoHouseholds;
   console.log(`First start: loading ${households} demo households…`);
   const result = await seedRegistry(system.services, {
-    inTransaction: (work) => system.database.db.transaction(() => work()),
     households,
     onProgress: (done, total) => { if (done === total || done % 50 === 0) process.stdout.write(`\r  ${done}/${total} households`); },
   });

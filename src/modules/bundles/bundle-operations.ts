@@ -3,6 +3,7 @@ import type { Tx } from '../../platform/database/database.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
 import { versionFromIfMatch } from '../../platform/http/versioning.js';
 import { createBodyValidator } from '../../platform/http/validation.js';
+import { AppError } from '../../platform/errors.js';
 import type { RegistryService } from '../registry/registry.service.js';
 import * as schemas from '../registry/registry.schemas.js';
 
@@ -61,9 +62,18 @@ export function findOperation(method: string, url: string): { operation: Operati
     if (operation.method !== method) continue;
     const match = operation.pattern.exec(path);
     if (match) {
-      const params = Object.fromEntries(Object.entries(match.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]));
+      const params = Object.fromEntries(Object.entries(match.groups ?? {}).map(([key, value]) => [key, decodeSegment(value)]));
       return { operation, params, validate: validators.get(operation) };
     }
   }
   return undefined;
+}
+
+/** A percent-encoded url segment; a malformed encoding is the client's mistake (400), not ours. */
+function decodeSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw AppError.validation(`"${value}" is not a valid percent-encoded url segment`, [{ path: '/request/url', message: 'has a malformed percent-encoding' }]);
+  }
 }

@@ -167,7 +167,7 @@ describe('Bundles: POST /api/v2/$batch', () => {
     ]));
     const twoHeadsBody = assertProblem(twoHeads, 422, 'business_rule_violated');
     assert.ok(twoHeadsBody.errors.length > 0);
-    assert.ok(twoHeadsBody.errors.every((e: { path: string }) => e.path.startsWith('/entries/2/')), JSON.stringify(twoHeadsBody.errors));
+    assert.ok(twoHeadsBody.errors.every((e: { path: string }) => e.path.startsWith('/entries/2/resource/members')), JSON.stringify(twoHeadsBody.errors));
     assert.match(twoHeadsBody.detail, /^Entry 2: /);
     assert.deepEqual(await snapshot(), before);
 
@@ -177,7 +177,7 @@ describe('Bundles: POST /api/v2/$batch', () => {
       postIndividual(individual('Ed', 'Three', { identifiers: [{ type: 'national-id', value: 'NID123123' }] })),
     ]));
     const duplicateBody = assertProblem(duplicate, 409, 'duplicate_identifier');
-    assert.deepEqual(duplicateBody.errors.map((e: { path: string }) => e.path), ['/entries/2/identifiers/0/value']);
+    assert.deepEqual(duplicateBody.errors.map((e: { path: string }) => e.path), ['/entries/2/resource/identifiers/0/value']);
     assert.deepEqual(await snapshot(), before);
 
     const alreadyUsed = await send(transaction([
@@ -185,7 +185,7 @@ describe('Bundles: POST /api/v2/$batch', () => {
       postIndividual(individual('Gi', 'Two')),
       postIndividual(individual('Hu', 'Three', { identifiers: [{ type: 'national-id', value: 'NID999999' }] })),
     ]));
-    assert.equal(assertProblem(alreadyUsed, 409, 'duplicate_identifier').errors[0].path, '/entries/2/identifiers/0/value');
+    assert.equal(assertProblem(alreadyUsed, 409, 'duplicate_identifier').errors[0].path, '/entries/2/resource/identifiers/0/value');
     assert.deepEqual(await snapshot(), before);
 
     const invalid = await send(transaction([
@@ -201,7 +201,7 @@ describe('Bundles: POST /api/v2/$batch', () => {
       postIndividual(individual('Lu', 'One')),
       { request: { method: 'POST', url: 'Group' }, resource: { groupType: 'household', name: 'Ghost', members: [{ individual: urn(), role: 'head' }] } },
     ]));
-    assert.equal(assertProblem(unknownReference, 400, 'validation_failed').errors[0].path, '/entries/1/members/0/individual');
+    assert.equal(assertProblem(unknownReference, 400, 'validation_failed').errors[0].path, '/entries/1/resource/members/0/individual');
     assert.deepEqual(await snapshot(), before);
   });
 
@@ -227,7 +227,7 @@ describe('Bundles: POST /api/v2/$batch', () => {
     assert.equal(bad.resource, undefined);
     assert.equal(bad.location, undefined);
     assert.equal(bad.outcome.code, 'validation_failed');
-    assert.deepEqual(bad.outcome.errors.map((e: { path: string }) => e.path), ['/entries/1/identifiers/0/value']);
+    assert.deepEqual(bad.outcome.errors.map((e: { path: string }) => e.path), ['/entries/1/resource/identifiers/0/value']);
     assert.equal(duplicate.outcome.code, 'duplicate_identifier');
     assert.equal(body.entries[5].outcome.code, 'business_rule_violated');
     assert.equal(await total('Individual'), before.individuals + 2);
@@ -249,7 +249,34 @@ describe('Bundles: POST /api/v2/$batch', () => {
     const entries = response.json().entries;
     assert.deepEqual(entries.map((e: { status: string }) => e.status), ['201', '400', '201', '400']);
     assert.equal(entries[2].resource.head, entries[0].resource.id);
-    assert.equal(entries[3].outcome.errors[0].path, '/entries/3/members/0/individual');
+    assert.equal(entries[3].outcome.errors[0].path, '/entries/3/resource/members/0/individual');
+  });
+
+  test('an unexpected error fails a transaction as a whole but only its own entry in a batch', async () => {
+    const registry = system.services.registry;
+    const original = registry.createGroup;
+    registry.createGroup = async () => { throw new Error('simulated defect'); };
+    try {
+      const before = await snapshot();
+      const entries: Entry[] = [
+        postIndividual(individual('Ana', 'Before')),
+        { request: { method: 'POST', url: 'Group' }, resource: { groupType: 'family', name: 'Broken' } },
+        postIndividual(individual('Ben', 'After')),
+      ];
+      const failed = await send(transaction(entries));
+      assertProblem(failed, 500, 'internal');
+      assert.deepEqual(await snapshot(), before);
+
+      const batched = await send(batch(entries));
+      assert.equal(batched.statusCode, 200, batched.body);
+      const statuses = batched.json().entries.map((e: { status: string }) => e.status);
+      assert.deepEqual(statuses, ['201', '500', '201'], 'the client learns which entries were written');
+      assert.equal(batched.json().entries[1].outcome.code, 'internal');
+      assert.doesNotMatch(JSON.stringify(batched.json().entries[1]), /simulated defect/, 'internals are not leaked');
+      assert.equal(await total('Individual'), before.individuals + 2);
+    } finally {
+      registry.createGroup = original;
+    }
   });
 
   test('an entry needs the scope of its operation: 403 for a transaction, per entry in a batch', async () => {

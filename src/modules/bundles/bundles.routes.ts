@@ -12,6 +12,10 @@ export function bundleRoutes(bundles: BundleService) {
         summary: 'Several registry writes in one request: transaction (all or nothing) or batch (each on its own)',
         body: Bundle,
       },
-    }, async (request) => bundles.process({ actor: request.actor, requestId: String(request.id) }, request.body as Bundle));
+    }, async (request) => bundles.process(
+      { actor: request.actor, requestId: String(request.id) },
+      request.body as Bundle,
+      (error, index) => request.log.error({ err: error, entry: index }, 'unhandled error in a batch entry'),
+    ));
   };
 }

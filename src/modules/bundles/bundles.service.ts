@@ -31,7 +31,12 @@ export interface BundleResponse {
 export class BundleService {
   constructor(private readonly db: Db, private readonly registry: RegistryService) {}
 
-  async process(context: RequestContext, bundle: Bundle): Promise<BundleResponse> {
+  /**
+   * `onUnexpectedError` hears of a batch entry that failed with something other than an AppError
+   * (a bug): that entry is answered 500 and the batch goes on, so the client still learns which
+   * entries were written. In a transaction such an error fails the whole request as usual.
+   */
+  async process(context: RequestContext, bundle: Bundle, onUnexpectedError: (error: unknown, index: number) => void = () => {}): Promise<BundleResponse> {
     checkFullUrlsAreUnique(bundle.entries);
     if (bundle.type === 'transaction') {
       const entries = await this.db.transaction(async (tx) => {
@@ -54,7 +59,11 @@ export class BundleService {
       try {
         entries.push(toResponse(await this.db.transaction((tx) => this.runEntry(context, entry, references, tx))));
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
+        if (!(error instanceof AppError)) {
+          onUnexpectedError(error, index);
+          entries.push({ status: String(errorCodes.internal.status), outcome: { code: 'internal', title: errorCodes.internal.title, detail: `Entry ${index}: an unexpected error occurred; quote the request id when reporting it` } });
+          continue;
+        }
         const located = atEntry(error, index);
         entries.push({ status: String(errorCodes[located.code].status), outcome: { code: located.code, title: errorCodes[located.code].title, detail: located.message, ...(located.fields.length > 0 ? { errors: located.fields } : {}) } });
       }
@@ -70,7 +79,8 @@ export class BundleService {
     const body = substitute(entry.resource ?? {}, references);
     const problems = found.validate?.(body, '/resource') ?? [];
     if (problems.length > 0) throw AppError.validation(`The entry's resource is not valid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
-    const result = await found.operation.run(this.registry, context, found.params, body as never, tx, entry.request.ifMatch);
+    const result = await found.operation.run(this.registry, context, found.params, body as never, tx, entry.request.ifMatch)
+      .catch((error: unknown) => { throw error instanceof AppError ? withinEntry(error) : error; });
     if (entry.fullUrl && result.resource.id) references.set(entry.fullUrl.toLowerCase(), result.resource.id);
     return result;
   }
@@ -83,6 +93,27 @@ function toResponse(result: OperationResult): BundleEntryResponse {
     ...(typeof result.resource.version === 'number' ? { etag: etagOf(result.resource.version) } : {}),
     resource: result.resource,
   };
+}
+
+/**
+ * An operation reports field paths as its single route would: body fields from the body's root,
+ * path parameters as `path:…`, the If-Match header as `header:If-Match`. In a bundle these are the
+ * entry's `/resource`, `/request/url` and `/request/ifMatch`.
+ */
+function withinEntry(error: AppError): AppError {
+  if (error.fields.length === 0) return error;
+  const pathInEntry = (path: string) => {
+    if (path.startsWith('/')) return `/resource${path}`;
+    if (path.startsWith('path:')) return '/request/url';
+    if (path.toLowerCase() === 'header:if-match') return '/request/ifMatch';
+    return path;
+  };
+  const seen = new Set<string>();
+  const fields = error.fields.map((field) => ({ ...field, path: pathInEntry(field.path) })).filter((field) => {
+    const key = `${field.path}\u0000${field.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+  return new AppError(error.code, error.message, fields, error.extra);
 }
 
 /** Prefixes the failing entry's index to the error, so the client sees which entry to fix. */

@@ -1,32 +1,29 @@
 import { systemActor } from '../../platform/auth/access-tokens.js';
-import { AppError } from '../../platform/errors.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
 import type { AreaService } from '../areas/areas.service.js';
 import type { RegistryService } from '../registry/registry.service.js';
+import type { BulkPerson } from '../registry/bulk/registry-bulk.service.js';
 import { DEMO_AREAS } from './areas.js';
 import { generateHouseholds, type HouseholdPlan } from './household-generator.js';
 
 export const DEFAULT_DEMO_SEED = 1;
+/** Households written per transaction: large enough to amortise round trips, small enough to keep memory flat. */
+export const SEED_BATCH_HOUSEHOLDS = 500;
 
 /** The slice of `Services` seeding uses (a `Pick<Services, 'areas' | 'registry'>` fits). */
 export interface SeedServices {
   areas: Pick<AreaService, 'importAreas'>;
-  registry: Pick<RegistryService, 'createIndividual' | 'getIndividual' | 'createGroup' | 'getGroup' | 'addRelationship'>;
+  registry: Pick<RegistryService, 'bulk'>;
 }
 
 export interface SeedOptions {
   households: number;
   seed?: number;
   onProgress?: (done: number, total: number) => void;
-  /**
-   * Runs one household's writes as one database transaction (pass `db.transaction`; the database
-   * handle follows the open transaction, so the service calls join it). Several times faster than
-   * a commit per write, and each household lands whole or not at all.
-   */
-  inTransaction?: <T>(work: () => Promise<T>) => Promise<T>;
+  batchHouseholds?: number;
 }
 
-/** What this run created; households already present are skipped and not counted. */
+/** What this run created; households already present are not counted again. */
 export interface SeedResult {
   households: number;
   individuals: number;
@@ -34,79 +31,65 @@ export interface SeedResult {
 }
 
 /**
- * Loads the demo areas and `households` generated households through the registry service, so
- * every record is validated and audited like an API write. That costs a few transactions per
- * person: fine for demo sizes (hundreds to a few thousand households); a later bulk path loads
- * millions. Re-running with the same seed adds nothing twice: a household whose household-id
- * already exists is skipped, and people left behind by an interrupted run are reused.
+ * Loads the demo areas and `households` generated households through the registry's bulk writer:
+ * the same validation and audit as an import, a few statements per batch, so a million people
+ * load in minutes. Re-running with the same seed adds nothing twice (people and households are
+ * matched by their identifiers), and a run cut short is finished by the next one.
  */
 export async function seedRegistry(services: SeedServices, options: SeedOptions): Promise<SeedResult> {
   const started = performance.now();
   const context: RequestContext = { actor: systemActor('seed') };
   const total = options.households;
+  const batchSize = options.batchHouseholds ?? SEED_BATCH_HOUSEHOLDS;
   const plans = generateHouseholds({ households: total, seed: options.seed ?? DEFAULT_DEMO_SEED });
   await services.areas.importAreas(context, [...DEMO_AREAS]);
+  const validator = await services.registry.bulk.createValidator();
 
   let households = 0;
   let individuals = 0;
   let done = 0;
   options.onProgress?.(0, total);
-  for (const plan of plans) {
-    const created = options.inTransaction
-      ? await options.inTransaction(() => seedHousehold(services, context, plan))
-      : await seedHousehold(services, context, plan);
-    if (created !== undefined) {
-      households += 1;
-      individuals += created;
-    }
-    done += 1;
+  let batch: HouseholdPlan[] = [];
+  const flush = async () => {
+    const { people, relationships } = toBulkPeople(batch);
+    const result = await services.registry.bulk.upsertPeople(context, people, { validator, relationships });
+    if (result.problems.length > 0) throw new Error(`Generated demo data failed validation: ${JSON.stringify(result.problems.slice(0, 3))}`);
+    households += result.householdsCreated;
+    individuals += result.created;
+    done += batch.length;
+    batch = [];
     options.onProgress?.(done, total);
+  };
+  for (const plan of plans) {
+    batch.push(plan);
+    if (batch.length >= batchSize) await flush();
   }
+  if (batch.length > 0) await flush();
   return { households, individuals, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Creates one household; returns how many individuals it created, or undefined when it was already there. */
-async function seedHousehold(services: SeedServices, context: RequestContext, plan: HouseholdPlan): Promise<number | undefined> {
-  const { registry } = services;
-  const householdRef = `household-id|${plan.householdId}`;
-  if (await exists(() => registry.getGroup(householdRef))) return undefined;
-
-  let created = 0;
-  const ids: string[] = [];
-  for (const member of plan.members) {
-    const identifier = member.individual.identifiers![0]!;
-    try {
-      ids.push((await registry.createIndividual(context, member.individual)).id);
-      created += 1;
-    } catch (error) {
-      // Left over from an interrupted run: the individual exists but its household does not.
-      if (!(error instanceof AppError && error.code === 'duplicate_identifier')) throw error;
-      ids.push((await registry.getIndividual(`${identifier.type}|${identifier.value}`)).id);
+function toBulkPeople(plans: HouseholdPlan[]): { people: BulkPerson[]; relationships: Array<{ sourceKey: number; targetKey: number; type: string }> } {
+  const people: BulkPerson[] = [];
+  const relationships: Array<{ sourceKey: number; targetKey: number; type: string }> = [];
+  for (const plan of plans) {
+    const firstKey = people.length;
+    for (const member of plan.members) {
+      people.push({
+        key: people.length,
+        individual: member.individual,
+        household: {
+          identifier: { type: 'household-id', value: plan.householdId },
+          role: member.role,
+          name: plan.group.name,
+          area: plan.group.area,
+          income: plan.group.income,
+          startDate: member.startDate,
+        },
+      });
+    }
+    for (const relationship of plan.relationships) {
+      relationships.push({ sourceKey: firstKey + relationship.source, targetKey: firstKey + relationship.target, type: relationship.type });
     }
   }
-  try {
-    await registry.createGroup(context, {
-      ...plan.group,
-      members: plan.members.map((member, index) => ({ individual: ids[index]!, role: member.role, startDate: member.startDate })),
-    });
-  } catch (error) {
-    // Another seeding run created the same household meanwhile.
-    if (error instanceof AppError && error.code === 'duplicate_identifier') return undefined;
-    throw error;
-  }
-  // After the group, so an interrupted run can miss some relationships but never doubles them.
-  for (const relationship of plan.relationships) {
-    await registry.addRelationship(context, ids[relationship.source]!, { type: relationship.type, target: ids[relationship.target]! });
-  }
-  return created;
-}
-
-async function exists(lookup: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await lookup();
-    return true;
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'not_found') return false;
-    throw error;
-  }
+  return { people, relationships };
 }

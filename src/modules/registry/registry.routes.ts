@@ -21,13 +21,13 @@ const commonSearch = {
   _total: Type.Optional(Type.String({ enum: ['accurate', 'none'] })),
   _cursor: Type.Optional(Type.String({ maxLength: 2000 })),
 };
-const IndividualSearch = Type.Object({
+export const IndividualSearch = Type.Object({
   ...commonSearch,
   birthdate: Type.Optional(Repeatable),
   gender: Type.Optional(Type.String({ maxLength: 10 })),
   group: Type.Optional(Type.String({ maxLength: 64, description: 'UUID of a group: its active members' })),
 }, { additionalProperties: false });
-const GroupSearch = Type.Object({
+export const GroupSearch = Type.Object({
   ...commonSearch,
   groupType: Type.Optional(Type.String({ maxLength: 64 })),
   member: Type.Optional(Type.String({ maxLength: 64, description: 'UUID of an individual: groups it is an active member of' })),

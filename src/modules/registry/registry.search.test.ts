@@ -205,8 +205,10 @@ describe('Registry search: GET /api/v2/Individual and /api/v2/Group', () => {
     assert.equal(found.size, 2);
     assert.equal(found.head, head.id);
 
-    await assertRefused('Individual', '?group=not-a-uuid');
-    await assertRefused('Group', '?member=not-a-uuid');
+    for (const malformed of ['not-a-uuid', '-'.repeat(36), `${'0'.repeat(35)}-`, `${household.id.slice(0, -1)}g`, `${household.id}0`]) {
+      await assertRefused('Individual', `?group=${malformed}`);
+      await assertRefused('Group', `?member=${malformed}`);
+    }
   });
 
   test('_lastUpdated compares with the precision of the given value', async () => {

@@ -18,6 +18,15 @@ export interface SearchPage<T> {
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 100;
 
+/** Every match of a search, for exports: a count and the matches page by page. */
+export interface SearchMatches<T> {
+  count(): Promise<number>;
+  pages(pageSize?: number): AsyncGenerator<T[]>;
+}
+
+// They shape one page of results; "every match" has no pages, so they are refused rather than ignored.
+const PAGING_PARAMETERS = ['_count', '_cursor', '_sort', '_total'];
+
 interface SortKey { name: string; expression: SQL; cast: 'text' | 'date' | 'timestamptz'; descending: boolean }
 
 const sortable: Record<string, { expression: SQL; cast: SortKey['cast'] }> = {
@@ -79,6 +88,39 @@ export class RegistrySearch {
       links.next = withCursor(baseUrl, query, encodeCursor(sortSignature, values, last.row.id));
     }
     return { resourceType: 'SearchResult', ...(total !== undefined ? { total } : {}), count: items.length, items, links };
+  }
+
+  /**
+   * Every match of a search (exports). Validates like `run` when called, so a bad parameter fails
+   * before any work is queued; then reads in id order by keyset, so the last page is as fast as the
+   * first. Not one snapshot: a record changed during the read shows its state when its page is read.
+   */
+  async matches(kind: 'individual', query: Record<string, unknown>): Promise<SearchMatches<IndividualView>>;
+  async matches(kind: 'group', query: Record<string, unknown>): Promise<SearchMatches<GroupView>>;
+  async matches(kind: RegistrantKind, query: Record<string, unknown>): Promise<SearchMatches<IndividualView | GroupView>>;
+  async matches(kind: RegistrantKind, query: Record<string, unknown>): Promise<SearchMatches<IndividualView | GroupView>> {
+    for (const name of PAGING_PARAMETERS) {
+      if (query[name] !== undefined) throw unknownParameter(name, 'is not allowed here: every match is returned');
+    }
+    const conditions = await this.conditions(kind, query);
+    const search = this;
+    return {
+      count: async () => {
+        const [counted] = await this.db.select({ count: sql<number>`count(*)::int` }).from(registrants).where(and(...conditions));
+        return Number(counted?.count ?? 0);
+      },
+      async *pages(pageSize = 1000) {
+        for (let afterId = 0; ;) {
+          const rows = await search.db.select().from(registrants)
+            .where(and(...conditions, gt(registrants.id, afterId))).orderBy(asc(registrants.id)).limit(pageSize);
+          if (rows.length === 0) return;
+          const context = await search.viewContext(rows);
+          yield kind === 'individual' ? rows.map((row) => individualView(row, context)) : await search.groupViews(rows, context);
+          if (rows.length < pageSize) return;
+          afterId = rows[rows.length - 1]!.id;
+        }
+      },
+    };
   }
 
   private async groupViews(rows: RegistrantRow[], context: ViewContext): Promise<GroupView[]> {
@@ -153,7 +195,7 @@ export class RegistrySearch {
 
   /** A referenced registrant that does not exist matches nothing (id -1), rather than failing the search. */
   private async registrantIdOf(uuid: string, kind: RegistrantKind): Promise<number> {
-    if (!/^[0-9a-f-]{36}$/i.test(uuid)) throw unknownParameter(kind === 'group' ? 'group' : 'member', 'must be a UUID');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)) throw unknownParameter(kind === 'group' ? 'group' : 'member', 'must be a UUID');
     const [row] = await (this.db as Queryable).select({ id: registrants.id }).from(registrants).where(and(eq(registrants.uuid, uuid.toLowerCase()), eq(registrants.kind, kind)));
     return row?.id ?? -1;
   }

@@ -18,12 +18,13 @@ import {
 import { buildDisplayName, checkBirthDate, checkCustomFields, normalizeForSearch, normalizePhones } from './registrant-input.js';
 import type { RegistrantKind } from './registry.tables.js';
 import { RegistrySearch, type SearchPage } from './registry.search.js';
+import { RegistryBulkService } from './bulk/registry-bulk.service.js';
 
 /** What the registry needs from the vocabularies module. */
 export interface CodeLookup {
   assertCodes(checks: Array<{ vocabulary: string; code: string; path: string }>): Promise<void>;
   findIdType(codeOrSystem: string): Promise<{ code: string; system: string; pattern?: string; isActive?: boolean } | undefined>;
-  listIdTypes(): Promise<Array<{ code: string; system: string }>>;
+  listIdTypes(): Promise<Array<{ code: string; system: string; pattern?: string; isActive?: boolean }>>;
 }
 
 /** What the registry needs from the areas module. */
@@ -50,6 +51,8 @@ const today = () => new Date().toISOString().slice(0, 10);
  */
 export class RegistryService {
   readonly search: RegistrySearch;
+  /** Many records at once (imports, seeding): same rules, a few statements per batch. */
+  readonly bulk: RegistryBulkService;
 
   constructor(
     private readonly db: Db,
@@ -57,6 +60,7 @@ export class RegistryService {
     private readonly areas: AreaLookup,
     private readonly options: RegistryOptions = {},
   ) {
+    this.bulk = new RegistryBulkService(db, codes, areas, options);
     this.search = new RegistrySearch(db, codes, areas, (rows) => this.viewContext(db, rows));
   }
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Queryable } from '../database/database.js';
 import type { Actor } from '../auth/access-tokens.js';
 import { auditLog } from './audit.tables.js';
@@ -45,4 +46,22 @@ export function changedFields(before: Record<string, unknown>, after: Record<str
     }
   }
   return { before: changedBefore, after: changedAfter };
+}
+
+/** Many audit records in one statement, for bulk writes (imports, seeding). Same rules as recordAudit. */
+export async function recordAuditBulk(db: Queryable, context: RequestContext, entries: AuditEntry[]): Promise<void> {
+  const rows = entries.map((entry) => {
+    const { before, after } = entry.before && entry.after ? changedFields(entry.before, entry.after) : entry;
+    return {
+      actorType: context.actor.type, actorId: context.actor.id, action: entry.action, entityType: entry.entityType,
+      entityId: entry.entityId, before: before ?? null, after: after ?? null, requestId: context.requestId ?? null,
+    };
+  });
+  for (let start = 0; start < rows.length; start += 5000) {
+    await db.execute(sql`
+      insert into audit_log (actor_type, actor_id, action, entity_type, entity_id, before, after, request_id)
+      select v."actorType", v."actorId", v.action, v."entityType", v."entityId", v.before, v.after, v."requestId"
+      from jsonb_to_recordset(${JSON.stringify(rows.slice(start, start + 5000))}::jsonb)
+        as v("actorType" text, "actorId" text, action text, "entityType" text, "entityId" text, before jsonb, after jsonb, "requestId" text)`);
+  }
 }
