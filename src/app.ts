@@ -72,7 +72,7 @@ export async function createSystem(config: Config, options: { database?: Databas
     leaseSeconds: config.jobLeaseSeconds,
     logger: logger.child({ component: 'jobs' }),
   });
-  jobs.register(EXPORT_JOB, (context) => exports.runJob(context as Parameters<ExportService['runJob']>[0]));
+  jobs.register(EXPORT_JOB, exports.runJob.bind(exports));
 
   const http = await buildHttpServer({
     logger: { level: config.logLevel },

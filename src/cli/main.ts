@@ -1,9 +1,10 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError } from '../platform/config.js';
 import { serveCommand } from './serve.js';
 import { migrateCommand } from './migrate.js';
 import { seedCommand } from './seed.js';
 import { clientCreateCommand, clientListCommand } from './client.js';
+import { exportCommand, type ExportCommandOptions } from './export.js';
 
 const positiveInteger = (value: string) => {
   const number = Number(value);
@@ -23,6 +24,13 @@ program.command('seed').description('Generate deterministic demo households')
   .option('--households <n>', 'number of households', positiveInteger, 300)
   .option('--seed <s>', 'random seed (same seed, same data)', positiveInteger, 1)
   .action(async (options: { households: number; seed: number }) => seedCommand(loadConfig(), options));
+program.command('export').description('Export every individual or group matching a search to CSV (same columns as POST /api/v2/$export)')
+  .addOption(new Option('--resource <resource>', 'what to export').choices(['individual', 'group']).makeOptionMandatory())
+  .requiredOption('--out <file>', 'file to write, or - for stdout')
+  .option('--name <text>', 'name contains (case- and accent-insensitive)')
+  .option('--area <code>', 'area code; matches its whole subtree')
+  .option('--param <name=value>', 'any other search parameter, e.g. gender=2 or birthdate=ge2000-01-01 (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .action(async (options: ExportCommandOptions) => exportCommand(loadConfig(), options));
 
 const client = program.command('client').description('Manage API clients (OAuth 2.0 client credentials)');
 client.command('create').description('Create an API client and print its id and one-time secret')

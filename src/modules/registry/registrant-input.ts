@@ -2,6 +2,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js';
 import { AppError, type FieldProblem } from '../../platform/errors.js';
 import type { Phone } from './registry.tables.js';
+import type { IndividualInput } from './registry.schemas.js';
 
 // Turning validated request shapes into clean column values: names, phones, dates, custom fields.
 
@@ -70,4 +71,43 @@ export function checkCustomFields(custom: Record<string, unknown>, definitions: 
     if (definition.isRequired && custom[definition.name] === undefined) problems.push({ path: `/custom/${definition.name}`, message: 'is required' });
   }
   if (problems.length > 0) throw AppError.validation('The custom fields are not valid', problems);
+}
+
+/**
+ * The column values of an individual from a validated input, once its area and phones are
+ * resolved. Shared by the single-record API and the bulk writer, so both store the same thing.
+ */
+export function individualColumns(input: IndividualInput, resolved: { areaId: number | null; phones: Phone[] }) {
+  const displayName = buildDisplayName(input.name);
+  const names = [input.name.display, input.name.given, input.name.additional, input.name.family].filter(Boolean).join(' ');
+  return {
+    ...sharedColumns(input, resolved),
+    givenName: input.name.given ?? null,
+    familyName: input.name.family ?? null,
+    additionalName: input.name.additional ?? null,
+    displayName,
+    nameSearch: normalizeForSearch(names || displayName),
+    birthDate: input.birthDate ?? null,
+    gender: input.gender ?? null,
+    civilStatus: input.civilStatus ?? null,
+    hasDisability: input.disability?.hasDisability ?? null,
+    disabilityTypes: input.disability ? input.disability.types ?? [] : null,
+  };
+}
+
+/** Columns individuals and groups have in common. */
+export function sharedColumns(
+  input: Pick<IndividualInput, 'addresses' | 'email' | 'income' | 'custom' | 'sourceSystem'>,
+  resolved: { areaId: number | null; phones: Phone[] },
+) {
+  return {
+    areaId: resolved.areaId,
+    addresses: input.addresses ?? [],
+    phones: resolved.phones,
+    email: input.email?.toLowerCase() ?? null,
+    monthlyIncome: input.income ? input.income.monthly.toFixed(2) : null,
+    incomeCurrency: input.income?.currency ?? null,
+    custom: input.custom ?? {},
+    sourceSystem: input.sourceSystem ?? null,
+  };
 }

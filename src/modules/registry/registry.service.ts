@@ -15,7 +15,7 @@ import {
   auditSnapshot, groupView, individualView, membershipView, relationshipView,
   type GroupView, type IndividualView, type MembershipView, type RelationshipView, type ViewContext,
 } from './registry.views.js';
-import { buildDisplayName, checkBirthDate, checkCustomFields, normalizeForSearch, normalizePhones } from './registrant-input.js';
+import { buildDisplayName, checkBirthDate, checkCustomFields, individualColumns, normalizeForSearch, normalizePhones, sharedColumns } from './registrant-input.js';
 import type { RegistrantKind } from './registry.tables.js';
 import { RegistrySearch, type SearchPage } from './registry.search.js';
 import { RegistryBulkService } from './bulk/registry-bulk.service.js';
@@ -393,20 +393,8 @@ export class RegistryService {
       ...(input.disability?.types ?? []).map((code, index) => ({ vocabulary: 'disability-type', code, path: `/disability/types/${index}` })),
     ];
     if (checks.length > 0) await this.codes.assertCodes(checks);
-    const names = [input.name.display, input.name.given, input.name.additional, input.name.family].filter(Boolean).join(' ');
-    return {
-      ...(await this.sharedValues(input, 'individual')),
-      givenName: input.name.given ?? null,
-      familyName: input.name.family ?? null,
-      additionalName: input.name.additional ?? null,
-      displayName,
-      nameSearch: normalizeForSearch(names || displayName),
-      birthDate: input.birthDate ?? null,
-      gender: input.gender ?? null,
-      civilStatus: input.civilStatus ?? null,
-      hasDisability: input.disability?.hasDisability ?? null,
-      disabilityTypes: input.disability ? input.disability.types ?? [] : null,
-    };
+    const shared = await this.sharedValues(input, 'individual');
+    return individualColumns(input, { areaId: shared.areaId, phones: shared.phones });
   }
 
   private async sharedValues(input: Pick<IndividualInput, 'area' | 'addresses' | 'phones' | 'email' | 'income' | 'custom' | 'sourceSystem'>, kind: RegistrantKind) {
@@ -416,18 +404,8 @@ export class RegistryService {
       if (!area) throw AppError.validation(`Unknown area "${input.area}"`, [{ path: '/area', message: 'must be the code of an existing area' }]);
       areaId = area.id;
     }
-    const custom = input.custom ?? {};
-    checkCustomFields(custom, await repository.listCustomFieldDefinitions(this.db, kind));
-    return {
-      areaId,
-      addresses: input.addresses ?? [],
-      phones: normalizePhones(input.phones ?? [], this.options.defaultPhoneRegion, '/phones'),
-      email: input.email?.toLowerCase() ?? null,
-      monthlyIncome: input.income ? input.income.monthly.toFixed(2) : null,
-      incomeCurrency: input.income?.currency ?? null,
-      custom,
-      sourceSystem: input.sourceSystem ?? null,
-    };
+    checkCustomFields(input.custom ?? {}, await repository.listCustomFieldDefinitions(this.db, kind));
+    return sharedColumns(input, { areaId, phones: normalizePhones(input.phones ?? [], this.options.defaultPhoneRegion, '/phones') });
   }
 
   /** The writable fields of a view, as an input document, so a merge patch can be applied to it. */

@@ -19,7 +19,7 @@ import { groupColumns, headersOf, individualColumns, recordOf } from './export.c
 
 export const EXPORT_JOB = 'registry.export';
 export const EXPORT_FILE_PURPOSE = 'export';
-const PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 1000;
 
 export type ExportResourceType = 'Individual' | 'Group';
 export type ExportSearch = Record<string, string | string[]>;
@@ -55,6 +55,7 @@ export class ExportService {
   constructor(
     private readonly db: Db,
     private readonly search: RegistrySearch,
+    private readonly options: { pageSize?: number } = {},
   ) {}
 
   /** Validates the request now (403, 400), then queues the export; the 202 body is the job. */
@@ -74,7 +75,7 @@ export class ExportService {
     let rows = 0;
     const service = this;
     async function* records(): AsyncGenerator<string[]> {
-      for await (const page of matches.pages(PAGE_SIZE)) {
+      for await (const page of matches.pages(service.options.pageSize ?? DEFAULT_PAGE_SIZE)) {
         if (resourceType === 'Individual') {
           const households = await service.householdsOf(page.map((view) => view.id));
           for (const view of page as IndividualView[]) yield recordOf(individualColumns, { ...view, households: households.get(view.id) ?? [] });

@@ -1,7 +1,7 @@
 import { AppError, type FieldProblem } from '../../../platform/errors.js';
 import { createBodyValidator } from '../../../platform/http/validation.js';
 import { IndividualInput } from '../registry.schemas.js';
-import { buildDisplayName, checkBirthDate, checkCustomFields, normalizeForSearch, normalizePhones, type CustomFieldDefinition } from '../registrant-input.js';
+import { buildDisplayName, checkBirthDate, checkCustomFields, individualColumns, normalizePhones, type CustomFieldDefinition } from '../registrant-input.js';
 import type { NewRegistrantRow } from '../registry.repository.js';
 import type { AreaLookup, CodeLookup } from '../registry.service.js';
 
@@ -109,31 +109,6 @@ export class BulkValidator {
       }
     }
     if (problems.length > 0) return { problems };
-    const names = [individual.name.display, individual.name.given, individual.name.additional, individual.name.family].filter(Boolean).join(' ');
-    return {
-      person: {
-        identifiers,
-        values: {
-          givenName: individual.name.given ?? null,
-          familyName: individual.name.family ?? null,
-          additionalName: individual.name.additional ?? null,
-          displayName,
-          nameSearch: normalizeForSearch(names || displayName),
-          birthDate: individual.birthDate ?? null,
-          gender: individual.gender ?? null,
-          civilStatus: individual.civilStatus ?? null,
-          hasDisability: individual.disability?.hasDisability ?? null,
-          disabilityTypes: individual.disability ? individual.disability.types ?? [] : null,
-          areaId,
-          addresses: individual.addresses ?? [],
-          phones,
-          email: individual.email?.toLowerCase() ?? null,
-          monthlyIncome: individual.income ? individual.income.monthly.toFixed(2) : null,
-          incomeCurrency: individual.income?.currency ?? null,
-          custom: individual.custom ?? {},
-          sourceSystem: individual.sourceSystem ?? null,
-        },
-      },
-    };
+    return { person: { identifiers, values: individualColumns(individual, { areaId, phones }) } };
   }
 }
