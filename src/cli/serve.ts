@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { Config } from '../platform/config.js';
 import { createSystem, type System } from '../app.js';
 import { systemActor } from '../platform/auth/access-tokens.js';
+import { purgeExpiredIdempotencyKeys } from '../platform/http/idempotency.js';
 import { seedRegistry } from '../modules/demo-data/seed-registry.js';
-import { findApiClientByClientId } from '../modules/api-clients/api-clients.repository.js';
 
 const DEMO_CLIENT_ID = 'demo-client';
 
@@ -17,7 +17,11 @@ export async function serveCommand(config: Config): Promise<void> {
     await loadDemoDataIfEmpty(system);
     demoCredentials = await ensureDemoClient(system);
   }
-  system.jobs.start();
+  if (config.jobWorkers > 0) system.jobs.start();
+  // Idempotency keys are kept 24 hours; sweep the expired ones now and every hour.
+  const sweep = () => purgeExpiredIdempotencyKeys(system.database.db).catch((error: unknown) => logger.warn({ err: error }, 'idempotency sweep failed'));
+  void sweep();
+  setInterval(sweep, 3600_000).unref();
   await system.http.listen({ port: config.port, host: config.host });
 
   const lines = [
@@ -66,7 +70,7 @@ async function loadDemoDataIfEmpty(system: System): Promise<void> {
  */
 async function ensureDemoClient(system: System): Promise<{ clientId: string; clientSecret: string }> {
   const file = path.join(system.config.dataDir, 'demo-client.json');
-  const existing = await findApiClientByClientId(system.database.db, DEMO_CLIENT_ID);
+  const existing = await system.services.apiClients.findClient(DEMO_CLIENT_ID);
   if (existing && fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as { clientId: string; clientSecret: string };
   if (existing) return { clientId: DEMO_CLIENT_ID, clientSecret: '(created earlier; its secret was not kept here: create another client with `commonweal client create`)' };
   const created = await system.services.apiClients.createClient({ actor: systemActor('demo') }, { name: 'Demo client', scopes: ['*'], clientId: DEMO_CLIENT_ID });

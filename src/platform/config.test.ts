@@ -27,6 +27,9 @@ describe('configuration from the environment', () => {
       [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL/],
       [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
       [{ JOB_WORKERS: '-1' }, /JOB_WORKERS/],
+      [{ DEMO_HOUSEHOLDS: '2.5' }, /DEMO_HOUSEHOLDS/],
+      [{ DATABASE_POOL_SIZE: '0' }, /DATABASE_POOL_SIZE/],
+      [{ JOB_LEASE_SECONDS: '0' }, /JOB_LEASE_SECONDS/],
       [{ DEFAULT_PHONE_REGION: 'Philippines' }, /DEFAULT_PHONE_REGION/],
       [{ SEED_DEMO_DATA: 'maybe' }, /SEED_DEMO_DATA/],
     ];

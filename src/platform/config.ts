@@ -66,8 +66,17 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.DEFAULT_PHONE_REGION !== undefined && !/^[A-Z]{2}$/.test(env.DEFAULT_PHONE_REGION)) {
     throw new ConfigError('Invalid configuration: DEFAULT_PHONE_REGION: must be an ISO 3166-1 alpha-2 code such as PH');
   }
-  for (const [name, value] of [['DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE], ['JOB_WORKERS', env.JOB_WORKERS]] as const) {
-    if (!Number.isInteger(value) || value < 0) throw new ConfigError(`Invalid configuration: ${name}: must be a non-negative integer`);
+  const integers: Array<[string, number, number]> = [
+    ['JOB_WORKERS', env.JOB_WORKERS, 0],
+    ['DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 1],
+    ['DEMO_HOUSEHOLDS', env.DEMO_HOUSEHOLDS, 1],
+    ['JOB_POLL_INTERVAL_MS', env.JOB_POLL_INTERVAL_MS, 1],
+    ['JOB_LEASE_SECONDS', env.JOB_LEASE_SECONDS, 1],
+    ['ACCESS_TOKEN_TTL_SECONDS', env.ACCESS_TOKEN_TTL_SECONDS, 1],
+    ['SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 0],
+  ];
+  for (const [name, value, minimum] of integers) {
+    if (!Number.isInteger(value) || value < minimum) throw new ConfigError(`Invalid configuration: ${name}: must be an integer of at least ${minimum}`);
   }
   return {
     port: env.PORT,

@@ -53,6 +53,16 @@ describe('OAuth 2.0 client credentials: POST /oauth2/client/token', () => {
     assert.equal((await requestToken(`grant_type=client_credentials&client_id=${client.clientId}&client_secret=${client.clientSecret}&extra=1`)).statusCode, 400);
   });
 
+  test('a client granted a wildcard may ask for a narrower scope', async () => {
+    const wide = await system.services.apiClients.createClient({ actor: systemActor('test') }, { name: 'Wide', scopes: ['individual:*'] });
+    const response = await requestToken(`grant_type=client_credentials&client_id=${wide.clientId}&client_secret=${wide.clientSecret}&scope=individual:read`);
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.json().scope, 'individual:read');
+    const outside = await requestToken(`grant_type=client_credentials&client_id=${wide.clientId}&client_secret=${wide.clientSecret}&scope=group:read`);
+    assert.equal(outside.statusCode, 400);
+    assert.deepEqual([outside.json().error, typeof outside.json().error_description], ['invalid_scope', 'string']);
+  });
+
   test('stores only a hash of the secret', async () => {
     const rows = await system.testDatabase.db.query.apiClients.findMany();
     assert.ok(rows.every((row) => !row.secretHash.includes(client.clientSecret) && row.secretHash.startsWith('scrypt$')));

@@ -34,13 +34,13 @@ export function apiClientRoutes(service: ApiClientService, keys: SigningKeyStore
     }, async (request, reply) => {
       const body = request.body as { grant_type: string; client_id?: string; client_secret?: string; scope?: string };
       if (body.grant_type !== 'client_credentials') {
-        throw new AppError('validation_failed', 'Only grant_type=client_credentials is supported', [{ path: '/grant_type', message: 'must be client_credentials' }], { error: 'unsupported_grant_type' });
+        throw new AppError('validation_failed', 'Only grant_type=client_credentials is supported', [{ path: '/grant_type', message: 'must be client_credentials' }], { error: 'unsupported_grant_type', error_description: 'Only grant_type=client_credentials is supported' });
       }
       const basic = parseBasicAuthorization(request.headers.authorization);
       const clientId = basic?.clientId ?? body.client_id;
       const clientSecret = basic?.clientSecret ?? body.client_secret;
       if (!clientId || !clientSecret) {
-        throw new AppError('invalid_client', 'Send client_id and client_secret in the body or as HTTP Basic authorization', [], { error: 'invalid_client' });
+        throw new AppError('invalid_client', 'Send client_id and client_secret in the body or as HTTP Basic authorization', [], { error: 'invalid_client', error_description: 'Client credentials are missing' });
       }
       const grant = await service.issueToken(clientId, clientSecret, body.scope?.split(' ').filter(Boolean));
       reply.header('cache-control', 'no-store');

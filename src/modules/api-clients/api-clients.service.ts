@@ -4,7 +4,7 @@ import { AppError } from '../../platform/errors.js';
 import { recordAudit, type RequestContext } from '../../platform/audit/audit.js';
 import { isKnownScope } from '../../platform/auth/scopes.js';
 import { generateSecret, hashSecret, verifySecret } from '../../platform/crypto/secrets.js';
-import type { AccessTokens } from '../../platform/auth/access-tokens.js';
+import { hasScope, type AccessTokens } from '../../platform/auth/access-tokens.js';
 import { findApiClientByClientId, insertApiClient, listApiClientRows, touchApiClient } from './api-clients.repository.js';
 
 export interface ApiClientView {
@@ -45,6 +45,11 @@ export class ApiClientService {
     return { ...toView(row), clientSecret };
   }
 
+  async findClient(clientId: string): Promise<ApiClientView | undefined> {
+    const row = await findApiClientByClientId(this.db, clientId);
+    return row ? toView(row) : undefined;
+  }
+
   async listClients(): Promise<ApiClientView[]> {
     return (await listApiClientRows(this.db)).map(toView);
   }
@@ -56,11 +61,12 @@ export class ApiClientService {
   async issueToken(clientId: string, clientSecret: string, requestedScopes?: string[]): Promise<TokenGrant> {
     const client = await findApiClientByClientId(this.db, clientId);
     const isValid = client !== undefined && client.isActive && (await verifySecret(clientSecret, client.secretHash));
-    if (!client || !isValid) throw new AppError('invalid_client', 'Unknown client or wrong secret', [], { error: 'invalid_client' });
+    if (!client || !isValid) throw new AppError('invalid_client', 'Unknown client or wrong secret', [], { error: 'invalid_client', error_description: 'Unknown client or wrong secret' });
     const scopes = requestedScopes && requestedScopes.length > 0 ? requestedScopes : client.scopes;
-    const notGranted = scopes.filter((scope) => !client.scopes.includes(scope));
+    const granted = new Set(client.scopes);
+    const notGranted = scopes.filter((scope) => !hasScope(granted, scope));
     if (notGranted.length > 0) {
-      throw new AppError('validation_failed', `Scopes not granted to this client: ${notGranted.join(', ')}`, [{ path: '/scope', message: 'asks for scopes not granted' }], { error: 'invalid_scope' });
+      throw new AppError('validation_failed', `Scopes not granted to this client: ${notGranted.join(', ')}`, [{ path: '/scope', message: 'asks for scopes not granted' }], { error: 'invalid_scope', error_description: `Scopes not granted to this client: ${notGranted.join(' ')}` });
     }
     await touchApiClient(this.db, client.id);
     const { token, expiresIn } = await this.tokens.issue(client.clientId, scopes);

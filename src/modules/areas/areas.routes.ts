@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AppError } from '../../platform/errors.js';
-import { etagOf, versionFromIfMatch } from '../../platform/http/versioning.js';
+import { etagOf, versionFromIfMatch } from '../../platform/versioning.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
 import { AREA_CODE_PATTERN, type AreaDetail as AreaDetailView, type AreaService } from './areas.service.js';
 import { AreaCodeParams, AreaDetail, AreaInput, AreaPage, AreaPatch, AreaSearchQuery, DeactivationInput } from './areas.schemas.js';

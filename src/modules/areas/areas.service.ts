@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../platform/database/database.js';
 import { isUniqueViolation } from '../../platform/database/database-errors.js';
 import { AppError } from '../../platform/errors.js';
 import { recordAudit, type RequestContext } from '../../platform/audit/audit.js';
-import { assertVersion } from '../../platform/http/versioning.js';
+import { assertVersion } from '../../platform/versioning.js';
 import {
   findAreaRowByCode, findAreaRowsByCodes, findAreaRowsByIds, findCodesByIds, findSubtreeIds, hasActiveChildren,
   insertAreas, lockAreaMoves, lockAreaRowByCode, moveSubtree, reserveAreaIds, searchAreaRows, updateAreaRow,

@@ -1,7 +1,7 @@
 import type { TSchema } from 'typebox';
 import type { Tx } from '../../platform/database/database.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
-import { versionFromIfMatch } from '../../platform/http/versioning.js';
+import { versionFromIfMatch } from '../../platform/versioning.js';
 import { createBodyValidator } from '../../platform/http/validation.js';
 import { AppError } from '../../platform/errors.js';
 import type { RegistryService } from '../registry/registry.service.js';

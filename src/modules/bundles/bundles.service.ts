@@ -2,7 +2,7 @@ import type { Db, Tx } from '../../platform/database/database.js';
 import { AppError, errorCodes } from '../../platform/errors.js';
 import { hasScope } from '../../platform/auth/access-tokens.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
-import { etagOf } from '../../platform/http/versioning.js';
+import { etagOf } from '../../platform/versioning.js';
 import type { RegistryService } from '../registry/registry.service.js';
 import type { Bundle, BundleEntry } from './bundle.schemas.js';
 import { findOperation, type OperationResult } from './bundle-operations.js';

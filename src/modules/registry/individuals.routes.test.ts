@@ -108,6 +108,14 @@ describe('Individual API: /api/v2/Individual', () => {
     assert.deepEqual(await countRows(), before);
   });
 
+  test('refuses a deactivated area', async () => {
+    await system.services.areas.createArea({ actor: systemActor('test') }, { code: 'DM02', name: 'Old district', kind: 'region', parentCode: 'DM' });
+    await system.services.areas.deactivateArea({ actor: systemActor('test') }, 'DM02', { reason: 'merged' });
+    const response = await create({ ...ana, identifiers: [], area: 'DM02' });
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().errors[0].path, '/area');
+  });
+
   test('validates custom fields against the deployment definitions', async () => {
     const { customFieldDefinitions } = await import('./registry.tables.js');
     await system.testDatabase.db.insert(customFieldDefinitions).values({ appliesTo: 'individual', name: 'schoolGrade', label: 'School grade', valueSchema: { type: 'integer', minimum: 0, maximum: 12 } });

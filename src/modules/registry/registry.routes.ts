@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../../platform/audit/audit.js';
-import { etagOf, versionFromIfMatch } from '../../platform/http/versioning.js';
+import { etagOf, versionFromIfMatch } from '../../platform/versioning.js';
 import type { RegistrantKind } from './registry.tables.js';
 import type { RegistryService } from './registry.service.js';
 import {

@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../../platform/database/database-errors.js';
 import { AppError, type FieldProblem } from '../../platform/errors.js';
 import { recordAudit, type RequestContext } from '../../platform/audit/audit.js';
 import { listAuditForEntity, type AuditRecord } from '../../platform/audit/audit-queries.js';
-import { applyMergePatch, assertVersion } from '../../platform/http/versioning.js';
+import { applyMergePatch, assertVersion } from '../../platform/versioning.js';
 import * as repository from './registry.repository.js';
 import type { RegistrantRow, NewRegistrantRow } from './registry.repository.js';
 import type {
@@ -29,7 +29,7 @@ export interface CodeLookup {
 
 /** What the registry needs from the areas module. */
 export interface AreaLookup {
-  findAreaByCode(code: string): Promise<{ id: number; code: string } | undefined>;
+  findAreaByCode(code: string): Promise<{ id: number; code: string; isActive?: boolean } | undefined>;
   subtreeAreaIds(code: string): Promise<number[] | undefined>;
   codesByIds(ids: number[]): Promise<Map<number, string>>;
 }
@@ -402,6 +402,7 @@ export class RegistryService {
     if (input.area) {
       const area = await this.areas.findAreaByCode(input.area);
       if (!area) throw AppError.validation(`Unknown area "${input.area}"`, [{ path: '/area', message: 'must be the code of an existing area' }]);
+      if (area.isActive === false) throw AppError.validation(`The area "${input.area}" is deactivated`, [{ path: '/area', message: 'must be an active area' }]);
       areaId = area.id;
     }
     checkCustomFields(input.custom ?? {}, await repository.listCustomFieldDefinitions(this.db, kind));

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RequestContext } from '../../platform/audit/audit.js';
 import { AppError } from '../../platform/errors.js';
-import { etagOf, versionFromIfMatch } from '../../platform/http/versioning.js';
+import { etagOf, versionFromIfMatch } from '../../platform/versioning.js';
 import type { CodePageQuery, VocabularyService } from './vocabularies.service.js';
 
 const BASE = '/api/v2/Vocabulary';

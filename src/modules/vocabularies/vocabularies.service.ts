@@ -2,7 +2,7 @@ import type { Db, Queryable } from '../../platform/database/database.js';
 import { AppError, type FieldProblem } from '../../platform/errors.js';
 import { recordAudit, type RequestContext } from '../../platform/audit/audit.js';
 import { systemActor } from '../../platform/auth/access-tokens.js';
-import { applyMergePatch, assertVersion } from '../../platform/http/versioning.js';
+import { applyMergePatch, assertVersion } from '../../platform/versioning.js';
 import {
   ID_TYPE_VOCABULARY, contentHashOf, readStamp, stampedDescription, systemVocabularies,
   type CodeProperties, type SystemVocabulary,

@@ -117,7 +117,7 @@ function takeDirectoryLock(dataDir: string): () => void {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const holder = Number(fs.readFileSync(lockPath, 'utf8'));
     if (holder && isProcessAlive(holder)) {
-      throw new Error(`The embedded database in ${dataDir} is in use by process ${holder}. Stop it first, or set DATABASE_URL to share a PostgreSQL server between processes.`);
+      throw new Error(`The embedded database in ${dataDir} is in use by process ${holder}. Stop it first, or set DATABASE_URL to share a PostgreSQL server between processes.`, { cause: error });
     }
     fs.rmSync(lockPath, { force: true }); // left behind by a process that died
     tryCreate();

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createTestSystem, type TestSystem } from '../../test-support/test-system.js';
 import { auditLog } from '../audit/audit.tables.js';
 import { idempotencyKeys } from './idempotency.tables.js';
+import { purgeExpiredIdempotencyKeys } from './idempotency.js';
 
 type Headers = { authorization: string };
 
@@ -221,5 +222,22 @@ describe('Idempotency-Key on POST', () => {
     const anonymous = await system.http.inject({ method: 'POST', url: '/api/v2/Individual', payload: { name: { given: 'X' } }, headers: { 'idempotency-key': 'k'.repeat(300) } });
     assert.equal(anonymous.statusCode, 401);
     assert.equal(await total(), 1);
+  });
+});
+
+describe('idempotency key retention', () => {
+  test('keys older than 24 hours are swept, so the key can be used again', async () => {
+    const system = await createTestSystem();
+    try {
+      await system.testDatabase.db.insert(idempotencyKeys).values([
+        { clientId: 'c', key: 'old', requestHash: 'h', createdAt: new Date(Date.now() - 25 * 3600_000) },
+        { clientId: 'c', key: 'fresh', requestHash: 'h' },
+      ]);
+      await purgeExpiredIdempotencyKeys(system.testDatabase.db);
+      const left = await system.testDatabase.db.select().from(idempotencyKeys);
+      assert.deepEqual(left.map((row) => row.key), ['fresh']);
+    } finally {
+      await system.close();
+    }
   });
 });

@@ -45,6 +45,8 @@ describe('Operations endpoints: health, readiness, metrics, API documents, reque
       assert.ok(document.paths[path], `${path} is documented`);
     }
     assert.ok(document.paths['/api/v2/Individual'].post.requestBody, 'request bodies are documented');
+    assert.deepEqual(document.paths['/api/v2/Individual'].post.security, [{ oauth2: ['individual:write'] }], 'each route shows its scope');
+    assert.deepEqual(document.paths['/oauth2/client/token'].post.security, []);
     const docs = await system.http.inject({ method: 'GET', url: '/docs/' });
     assert.equal(docs.statusCode, 200);
     assert.match(docs.body, /swagger/i);

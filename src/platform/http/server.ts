@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
+import { knownScopes } from '../auth/scopes.js';
 import { registerAuthentication } from './auth-hook.js';
 import { registerIdempotency } from './idempotency.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
@@ -51,6 +52,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   // The interactive docs are public like the OpenAPI document they show.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
+    // The OpenAPI document shows the scope each route needs (declared once, in its config).
+    const scope = (route.config as { scope?: string } | undefined)?.scope;
+    if (scope && route.schema) route.schema = { ...route.schema, security: [{ oauth2: [scope] }] };
   });
   app.addContentTypeParser(MERGE_PATCH, { parseAs: 'string' }, (request, body, done) => {
     app.getDefaultJsonParser('error', 'error')(request, body as string, done);
@@ -79,7 +83,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
       servers: [{ url: options.publicUrl }],
       components: {
         securitySchemes: {
-          oauth2: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/oauth2/client/token', scopes: {} } } },
+          oauth2: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: '/oauth2/client/token', scopes: Object.fromEntries(knownScopes.map((scope) => [scope, scope])) } } },
         },
       },
       security: [{ oauth2: [] }],

@@ -62,7 +62,10 @@ export class BulkValidator {
       for (const key of pairs.keys()) this.knownCodes.set(key, !unknown.has(key));
     }
     const areaCodes = new Set([...inputs.map((input) => input.area), ...extraAreas].filter((code): code is string => !!code && !this.areaIds.has(code)));
-    for (const code of areaCodes) this.areaIds.set(code, (await this.areas.findAreaByCode(code))?.id ?? null);
+    for (const code of areaCodes) {
+      const area = await this.areas.findAreaByCode(code);
+      this.areaIds.set(code, area && area.isActive !== false ? area.id : null);
+    }
   }
 
   areaIdOf(code: string): number | null | undefined {
@@ -86,7 +89,7 @@ export class BulkValidator {
     let areaId: number | null = null;
     if (individual.area) {
       areaId = this.areaIds.get(individual.area) ?? null;
-      if (areaId === null) problems.push({ path: '/area', message: `"${individual.area}" is not the code of an existing area` });
+      if (areaId === null) problems.push({ path: '/area', message: `"${individual.area}" is not the code of an active area` });
     }
     const identifiers: BulkIdentifier[] = [];
     (individual.identifiers ?? []).forEach((identifier, index) => {

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError } from './errors.js';
 
 /** Weak ETag from a row's version number: `W/"3"`. */
 export function etagOf(version: number): string {
