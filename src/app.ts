@@ -17,8 +17,12 @@ import { registryRoutes } from './modules/registry/registry.routes.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
 import { jobRoutes } from './platform/jobs/job.routes.js';
+import { auditRoutes } from './platform/audit/audit.routes.js';
 import { EXPORT_JOB, ExportService } from './modules/bulk-data/export/export.service.js';
 import { exportRoutes } from './modules/bulk-data/export/export.routes.js';
+import { IMPORT_JOB, ImportService } from './modules/bulk-data/import/import.service.js';
+import { ImportMappingService } from './modules/bulk-data/import/import-mappings.service.js';
+import { importRoutes } from './modules/bulk-data/import/import.routes.js';
 
 /** Every service of the system, wired once. Modules reach each other only through these. */
 export interface Services {
@@ -28,6 +32,7 @@ export interface Services {
   registry: RegistryService;
   bundles: BundleService;
   exports: ExportService;
+  imports: ImportService;
 }
 
 export interface System {
@@ -63,7 +68,8 @@ export async function createSystem(config: Config, options: { database?: Databas
   const bundles = new BundleService(db, registry);
   const apiClients = new ApiClientService(db, tokens);
   const exports = new ExportService(db, registry.search);
-  const services: Services = { apiClients, vocabularies, areas, registry, bundles, exports };
+  const imports = new ImportService(db, registry, new ImportMappingService(db, vocabularies));
+  const services: Services = { apiClients, vocabularies, areas, registry, bundles, exports, imports };
 
   const jobs = new JobRunner({
     db,
@@ -73,6 +79,7 @@ export async function createSystem(config: Config, options: { database?: Databas
     logger: logger.child({ component: 'jobs' }),
   });
   jobs.register(EXPORT_JOB, exports.runJob.bind(exports));
+  jobs.register(IMPORT_JOB, imports.runJob.bind(imports));
 
   const http = await buildHttpServer({
     logger: { level: config.logLevel },
@@ -87,12 +94,14 @@ export async function createSystem(config: Config, options: { database?: Databas
     }),
     routes: [
       apiClientRoutes(apiClients, keys),
-      vocabularyRoutes(vocabularies),
-      areaRoutes(areas),
+      vocabularyRoutes(vocabularies, config.publicUrl),
+      areaRoutes(areas, config.publicUrl),
       registryRoutes(registry, config.publicUrl),
       bundleRoutes(bundles),
       jobRoutes(db),
+      auditRoutes(db, config.publicUrl),
       exportRoutes(exports),
+      importRoutes(imports),
     ],
   });
 

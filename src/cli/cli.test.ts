@@ -54,6 +54,27 @@ describe('commonweal CLI', () => {
     assert.match(again.stdout, /Seeded 0 households/);
   });
 
+  test('audit verify reports an intact chain, then a tampered one with exit code 1', async () => {
+    const intact = JSON.parse((await commonweal('audit', 'verify', '--json')).stdout);
+    assert.ok(intact.entries > 0);
+    assert.deepEqual(intact.problems, []);
+    const { openPglite, rawSql } = await import('../platform/database/database.js');
+    const database = await openPglite(dataDir);
+    try {
+      await database.db.execute(rawSql`alter table audit_log disable trigger audit_log_append_only`);
+      await database.db.execute(rawSql`update audit_log set actor_id = 'someone-else' where chain_position = 1`);
+      await database.db.execute(rawSql`alter table audit_log enable trigger audit_log_append_only`);
+    } finally {
+      await database.close();
+    }
+    await assert.rejects(commonweal('audit', 'verify'), (error: { code: number; stdout: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stdout, /position 1 .*edited/);
+      assert.match(error.stdout, /TAMPERED/);
+      return true;
+    });
+  });
+
   test('a second process on the same embedded database is refused instead of corrupting it', async () => {
     const lockFile = path.join(dataDir, 'commonweal.lock');
     fs.writeFileSync(lockFile, String(process.pid));

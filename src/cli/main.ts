@@ -4,6 +4,7 @@ import { serveCommand } from './serve.js';
 import { migrateCommand } from './migrate.js';
 import { seedCommand } from './seed.js';
 import { clientCreateCommand, clientListCommand } from './client.js';
+import { auditSealCommand, auditVerifyCommand } from './audit.js';
 import { exportCommand, type ExportCommandOptions } from './export.js';
 
 const positiveInteger = (value: string) => {
@@ -40,6 +41,12 @@ client.command('create').description('Create an API client and print its id and 
   .action(async (options: { name: string; scopes: string; json?: boolean }) => clientCreateCommand(loadConfig(), options));
 client.command('list').description('List API clients').option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => clientListCommand(loadConfig(), options));
+
+const audit = program.command('audit').description('The tamper-evident audit log');
+audit.command('verify').description('Recompute the hash chain: exit code 1 if an entry was edited or deleted').option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => auditVerifyCommand(loadConfig(), options));
+audit.command('seal').description('Seal pending entries into the chain now')
+  .action(async () => auditSealCommand(loadConfig()));
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../platform/config.js';
 import { createSystem, type System } from '../app.js';
 import { systemActor } from '../platform/auth/access-tokens.js';
+import { sealAuditLog } from '../platform/audit/audit-chain.js';
 import { purgeExpiredIdempotencyKeys } from '../platform/http/idempotency.js';
 import { seedRegistry } from '../modules/demo-data/seed-registry.js';
 
@@ -22,6 +23,8 @@ export async function serveCommand(config: Config): Promise<void> {
   const sweep = () => purgeExpiredIdempotencyKeys(system.database.db).catch((error: unknown) => logger.warn({ err: error }, 'idempotency sweep failed'));
   void sweep();
   setInterval(sweep, 3600_000).unref();
+  // Seal new audit entries into the hash chain every few seconds (one process at a time, by lock).
+  setInterval(() => void sealAuditLog(system.database.db).catch((error: unknown) => logger.warn({ err: error }, 'audit sealing failed')), 5000).unref();
   await system.http.listen({ port: config.port, host: config.host });
 
   const lines = [

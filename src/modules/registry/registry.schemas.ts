@@ -41,7 +41,7 @@ export const Disability = Type.Object({
 }, { additionalProperties: false });
 
 export const Income = Type.Object({
-  monthly: Type.Number({ minimum: 0, maximum: 1e12 }),
+  monthly: Type.Number({ minimum: 0, maximum: 999_999_999_999.99, description: "Monthly income (up to 12 digits and 2 decimals)" }),
   currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217' }),
 }, { additionalProperties: false });
 

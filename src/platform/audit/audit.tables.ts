@@ -1,6 +1,9 @@
-import { bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
-/** Append-only record of every write: who, when, what, and the changed fields before and after. */
+/**
+ * Append-only record of every write: who, when, what, and the changed fields before and after.
+ * A trigger refuses deletes and any change to a sealed entry (see the audit-chain migration).
+ */
 export const auditLog = pgTable(
   'audit_log',
   {
@@ -14,6 +17,16 @@ export const auditLog = pgTable(
     before: jsonb('before').$type<Record<string, unknown> | null>(),
     after: jsonb('after').$type<Record<string, unknown> | null>(),
     requestId: text('request_id'),
+    // Hash chain, added by the sealer shortly after commit: position in the chain and
+    // sha256(previous entry_hash + this entry's content). Editing or deleting a sealed entry breaks it.
+    chainPosition: bigint('chain_position', { mode: 'number' }),
+    entryHash: text('entry_hash'),
+    sealedAt: timestamp('sealed_at', { withTimezone: true }),
   },
-  (table) => [index('audit_log_entity_idx').on(table.entityType, table.entityId, table.id)],
+  (table) => [
+    index('audit_log_entity_idx').on(table.entityType, table.entityId, table.id),
+    index('audit_log_actor_idx').on(table.actorId, table.id),
+    index('audit_log_occurred_idx').on(table.occurredAt),
+    uniqueIndex('audit_log_chain_uq').on(table.chainPosition),
+  ],
 );

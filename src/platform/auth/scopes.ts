@@ -8,6 +8,7 @@ export const knownScopes = [
   'area:read', 'area:write',
   'vocabulary:read', 'vocabulary:write',
   'job:read',
+  'audit:read',
 ] as const;
 
 export type Scope = (typeof knownScopes)[number];

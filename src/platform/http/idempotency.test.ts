@@ -241,3 +241,22 @@ describe('idempotency key retention', () => {
     }
   });
 });
+
+describe('idempotency after a crash', () => {
+  test('a key whose first attempt never finished is usable again after five minutes, not before', async () => {
+    const system = await createTestSystem();
+    try {
+      const token = await system.tokenFor('individual:write');
+      const post = () => system.http.inject({ method: 'POST', url: '/api/v2/Individual', headers: { authorization: `Bearer ${token}`, 'idempotency-key': 'crashed-1' }, payload: { name: { given: 'Ana' } } });
+      assert.equal((await post()).statusCode, 201);
+      // As if the process had died after claiming the key and before storing the response.
+      await system.testDatabase.db.update(idempotencyKeys).set({ statusCode: null, responseBody: null, createdAt: new Date() });
+      assert.equal((await post()).statusCode, 409, 'still in progress');
+      await system.testDatabase.db.update(idempotencyKeys).set({ createdAt: new Date(Date.now() - 6 * 60_000) });
+      const retried = await post();
+      assert.equal(retried.statusCode, 201);
+    } finally {
+      await system.close();
+    }
+  });
+});

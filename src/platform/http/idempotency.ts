@@ -7,6 +7,7 @@ import { idempotencyKeys } from './idempotency.tables.js';
 
 const KEY_PATTERN = /^[\w.:-]{1,200}$/;
 const RETENTION_HOURS = 24;
+const ABANDONED_AFTER_MS = 5 * 60_000;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,7 +41,13 @@ export function registerIdempotency(app: FastifyInstance, db: Db): void {
       throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different request; use a new key for a new request');
     }
     if (existing.statusCode === null) {
-      throw new AppError('conflict', 'A request with this Idempotency-Key is still being processed; retry shortly');
+      // A first attempt that never finished (its process died) is abandoned after a while, so the key can be retried.
+      const abandoned = existing.createdAt.getTime() < Date.now() - ABANDONED_AFTER_MS;
+      const retaken = abandoned && (await db.update(idempotencyKeys).set({ createdAt: new Date() })
+        .where(and(eq(idempotencyKeys.clientId, clientId), eq(idempotencyKeys.key, key), eq(idempotencyKeys.createdAt, existing.createdAt))).returning()).length > 0;
+      if (!retaken) throw new AppError('conflict', 'A request with this Idempotency-Key is still being processed; retry shortly');
+      request.idempotencyKey = key;
+      return;
     }
     reply.code(existing.statusCode).headers({ ...(existing.responseHeaders ?? {}), 'idempotent-replayed': 'true' });
     return reply.send(existing.responseBody);

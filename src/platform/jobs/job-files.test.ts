@@ -70,4 +70,14 @@ describe('job files: chunked files in the database', () => {
     assert.deepEqual(left.map((f) => f.uuid), [kept.uuid]);
     assert.equal((await testDb.db.select().from(jobFileChunks).where(eq(jobFileChunks.fileId, incomplete.file.id))).length, 0);
   });
+
+  test('discard removes only the writer\'s own file', async () => {
+    const job = await enqueueJob(testDb.db, { type: 'test.files', payload: {} });
+    const other = await storeJobFile(testDb.db, { jobId: job.id, purpose: 'export', fileName: 'a.csv', contentType: 'text/csv' }, 'a');
+    const writer = await createJobFileWriter(testDb.db, { jobId: job.id, purpose: 'export', fileName: 'b.csv', contentType: 'text/csv' });
+    await writer.write(crypto.randomBytes(CHUNK_SIZE + 10));
+    await writer.discard();
+    assert.deepEqual((await testDb.db.select({ uuid: jobFiles.uuid }).from(jobFiles)).map((f) => f.uuid), [other.uuid]);
+    assert.deepEqual((await testDb.db.select({ fileId: jobFileChunks.fileId }).from(jobFileChunks)).map((c) => c.fileId), [other.id]);
+  });
 });

@@ -26,6 +26,8 @@ export interface JobFileWriter {
   write(data: Buffer | string): Promise<void>;
   /** Stores the last partial chunk and marks the file complete (readable by others). */
   complete(): Promise<JobFile>;
+  /** Deletes this file and its chunks (a failed attempt), whatever was written so far. */
+  discard(): Promise<void>;
   /** The writer as a Node Writable (with backpressure); completes the file when ended. */
   writable(): Writable;
 }
@@ -88,6 +90,12 @@ export async function createJobFileWriter(db: Queryable, input: JobFileInput): P
         .returning();
       file = updated!;
       return file;
+    },
+    async discard() {
+      completed = true;
+      pending = [];
+      await db.delete(jobFileChunks).where(eq(jobFileChunks.fileId, file.id));
+      await db.delete(jobFiles).where(eq(jobFiles.id, file.id));
     },
     writable() {
       return new Writable({

@@ -1,0 +1,90 @@
+import { Type, type Static } from 'typebox';
+import { and, asc, eq, gt, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { stringify } from 'csv-stringify';
+import type { Db } from '../database/database.js';
+import { AppError } from '../errors.js';
+import { auditLog } from './audit.tables.js';
+
+const AuditQuery = Type.Object({
+  registrant: Type.Optional(Type.String({ format: 'uuid', description: 'Entries about this individual or group' })),
+  entityType: Type.Optional(Type.String({ maxLength: 64 })),
+  entityId: Type.Optional(Type.String({ maxLength: 200 })),
+  actor: Type.Optional(Type.String({ maxLength: 200, description: 'Client id or user of the actor' })),
+  action: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Occurred at or after' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Occurred before' })),
+  _count: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  _cursor: Type.Optional(Type.String({ pattern: '^\\d{1,18}$', description: 'From the previous page\'s next link' })),
+  _format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'csv: every match as a download' })),
+}, { additionalProperties: false });
+type AuditQuery = Static<typeof AuditQuery>;
+
+/** The audit log for auditors: by registrant, actor or period, as pages or a CSV export. */
+export function auditRoutes(db: Db, publicUrl: string) {
+  return (app: FastifyInstance) => {
+    app.get('/api/v2/AuditEvent', {
+      config: { scope: 'audit:read' },
+      schema: { tags: ['Audit'], summary: 'Search the audit log (oldest first); _format=csv exports every match', querystring: AuditQuery },
+    }, async (request, reply) => {
+      const query = request.query as AuditQuery;
+      const conditions = conditionsOf(query);
+      if (query._format === 'csv') {
+        reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"');
+        const csv = stringify({ header: true, columns: ['occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'before', 'after', 'requestId', 'chainPosition', 'entryHash'] });
+        void (async () => {
+          let after = 0;
+          for (;;) {
+            const rows = await db.select().from(auditLog).where(and(...conditions, gt(auditLog.id, after))).orderBy(asc(auditLog.id)).limit(1000);
+            for (const row of rows) {
+              if (!csv.write([row.occurredAt.toISOString(), row.actorType, row.actorId, row.action, row.entityType, row.entityId, JSON.stringify(row.before), JSON.stringify(row.after), row.requestId, row.chainPosition, row.entryHash])) {
+                await new Promise((resolve) => csv.once('drain', resolve));
+              }
+            }
+            if (rows.length < 1000) break;
+            after = rows[rows.length - 1]!.id;
+          }
+          csv.end();
+        })().catch((error: unknown) => csv.destroy(error as Error));
+        return reply.send(csv);
+      }
+      const count = query._count ?? 100;
+      const rows = await db.select().from(auditLog)
+        .where(and(...conditions, query._cursor ? gt(auditLog.id, Number(query._cursor)) : undefined))
+        .orderBy(asc(auditLog.id)).limit(count + 1);
+      const page = rows.slice(0, count);
+      const next = rows.length > count ? linkWith(publicUrl, query, String(page[page.length - 1]!.id)) : undefined;
+      return {
+        resourceType: 'SearchResult',
+        count: page.length,
+        items: page.map((row) => ({
+          occurredAt: row.occurredAt.toISOString(), actor: { type: row.actorType, id: row.actorId }, action: row.action,
+          entityType: row.entityType, entityId: row.entityId, before: row.before, after: row.after, requestId: row.requestId,
+          chainPosition: row.chainPosition, entryHash: row.entryHash,
+        })),
+        links: { self: linkWith(publicUrl, query, query._cursor), ...(next ? { next } : {}) },
+      };
+    });
+  };
+}
+
+function conditionsOf(query: AuditQuery): SQL[] {
+  const conditions: SQL[] = [];
+  if (query.registrant) conditions.push(eq(auditLog.entityId, query.registrant.toLowerCase()), inArray(auditLog.entityType, ['individual', 'group']));
+  if (query.entityType) conditions.push(eq(auditLog.entityType, query.entityType));
+  if (query.entityId) conditions.push(eq(auditLog.entityId, query.entityId));
+  if (query.actor) conditions.push(eq(auditLog.actorId, query.actor));
+  if (query.action) conditions.push(eq(auditLog.action, query.action));
+  if (query.from) conditions.push(gte(auditLog.occurredAt, new Date(query.from)));
+  if (query.to) conditions.push(lt(auditLog.occurredAt, new Date(query.to)));
+  if (query.from && query.to && query.from >= query.to) throw new AppError('unknown_parameter', 'from must be before to', [{ path: 'query:/from', message: 'must be before to' }]);
+  return conditions;
+}
+
+function linkWith(publicUrl: string, query: AuditQuery, cursor: string | undefined): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (name !== '_cursor' && value !== undefined) params.append(name, String(value));
+  if (cursor) params.append('_cursor', cursor);
+  const text = params.toString();
+  return `${publicUrl}/api/v2/AuditEvent${text ? `?${text}` : ''}`;
+}
