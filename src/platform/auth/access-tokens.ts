@@ -5,11 +5,27 @@ import { SigningKeyStore, TOKEN_ALGORITHM } from './signing-keys.js';
 
 export const TOKEN_AUDIENCE = 'commonweal-api';
 
-/** Who is acting: carried through services into the audit log. */
+/** Who is acting: carried through services into the audit log and every access check. */
 export interface Actor {
-  type: 'client' | 'system';
+  type: 'client' | 'user' | 'system';
   id: string;
+  /** Every permission (`resource:action`) the actor holds, from client scopes or user roles. */
   scopes: ReadonlySet<string>;
+  /**
+   * Where each permission applies: permission → area codes whose subtrees it covers. A permission
+   * missing from the map applies everywhere. `*` limits every permission (e.g. an area-bound client).
+   */
+  areaLimits?: ReadonlyMap<string, readonly string[]>;
+}
+
+/**
+ * The areas (codes, whole subtrees) in which `actor` may use `permission`; undefined means
+ * everywhere. Reads outside answer 404, so existence does not leak.
+ */
+export function areaScopeOf(actor: Actor, permission: string): readonly string[] | undefined {
+  if (!actor.areaLimits) return undefined;
+  const [resource] = permission.split(':');
+  return actor.areaLimits.get(permission) ?? actor.areaLimits.get(`${resource}:*`) ?? actor.areaLimits.get('*');
 }
 
 export const systemActor = (id = 'system'): Actor => ({ type: 'system', id, scopes: new Set(['*']) });

@@ -10,3 +10,5 @@ export * from '../../modules/registry/registry.tables.js';
 export * from '../../modules/api-clients/api-clients.tables.js';
 export * from '../jobs/job-files.tables.js';
 export * from '../../modules/bulk-data/bulk-data.tables.js';
+export * from '../../modules/users/users.tables.js';
+export * from '../../modules/consents/consents.tables.js';
