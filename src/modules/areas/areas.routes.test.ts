@@ -29,6 +29,14 @@ describe('Area API', () => {
 
   const request = (options: InjectOptions) => system.http.inject(options);
 
+  /** A link is absolute on the configured public URL; `inject` takes its path and query. */
+  function pathOf(link: string): string {
+    assert.ok(link.startsWith(`${system.config.publicUrl}/`), `${link} is not on ${system.config.publicUrl}`);
+    return link.slice(system.config.publicUrl.length);
+  }
+
+  interface AreaPage { resourceType: string; count: number; items: Array<{ code: string }>; links: { self: string; next?: string } }
+
   /** Country C with regions R1 (district D1 with village V1) and R2. */
   async function createSampleTree(): Promise<void> {
     const areas = system.services.areas;
@@ -62,7 +70,11 @@ describe('Area API', () => {
       assert.deepEqual(await codes('code=D1&isActive=true'), ['D1']);
 
       const response = await request({ method: 'GET', url: '/api/v2/Area?code=V1', headers: reader });
-      const [village] = (response.json() as { items: Array<Record<string, unknown>> }).items;
+      const page = response.json() as { resourceType: string; count: number; items: Array<Record<string, unknown>>; links: Record<string, string> };
+      assert.equal(page.resourceType, 'SearchResult');
+      assert.equal(page.count, 1);
+      assert.deepEqual(page.links, { self: `${system.config.publicUrl}/api/v2/Area?code=V1` });
+      const [village] = page.items;
       assert.deepEqual(Object.keys(village!).sort(), ['code', 'createdAt', 'depth', 'isActive', 'kind', 'name', 'parentCode', 'updatedAt', 'version']);
       assert.equal(village?.parentCode, 'D1');
     });
@@ -70,18 +82,46 @@ describe('Area API', () => {
     it('pages with a next link that keeps the filters', async () => {
       await createSampleTree();
       const first = await request({ method: 'GET', url: '/api/v2/Area?ancestor=C&_count=3', headers: reader });
-      const firstPage = first.json() as { items: Array<{ code: string }>; next: string | null };
+      assert.equal(first.statusCode, 200, first.body);
+      const firstPage = first.json() as AreaPage;
+      assert.equal(firstPage.resourceType, 'SearchResult');
+      assert.equal(firstPage.count, 3);
       assert.deepEqual(firstPage.items.map((area) => area.code), ['D1', 'R1', 'R2']);
-      assert.match(firstPage.next!, /^\/api\/v2\/Area\?ancestor=C&_count=3&_cursor=/);
-      const second = (await request({ method: 'GET', url: firstPage.next!, headers: reader })).json() as typeof firstPage;
-      assert.deepEqual(second.items.map((area) => area.code), ['V1']);
-      assert.equal(second.next, null);
+      assert.equal(firstPage.links.self, `${system.config.publicUrl}/api/v2/Area?ancestor=C&_count=3`);
+      assert.ok(firstPage.links.next?.startsWith(`${system.config.publicUrl}/api/v2/Area?ancestor=C&_count=3&_cursor=`), firstPage.links.next);
+      const second = await request({ method: 'GET', url: pathOf(firstPage.links.next!), headers: reader });
+      assert.equal(second.statusCode, 200, second.body);
+      const secondPage = second.json() as AreaPage;
+      assert.deepEqual(secondPage.items.map((area) => area.code), ['V1']);
+      assert.equal(secondPage.count, 1);
+      assert.equal(secondPage.links.self, firstPage.links.next);
+      assert.equal(secondPage.links.next, undefined);
+      assert.ok(!('next' in secondPage.links), 'the last page has no next link');
+    });
+
+    it('walks every page by following links.next, with no area twice', async () => {
+      await createSampleTree();
+      const seen: string[] = [];
+      let url: string | undefined = '/api/v2/Area?isActive=true&_count=2';
+      while (url) {
+        const response = await request({ method: 'GET', url, headers: reader });
+        assert.equal(response.statusCode, 200, response.body);
+        const page = response.json() as AreaPage;
+        assert.ok(page.count <= 2);
+        seen.push(...page.items.map((area) => area.code));
+        if (page.links.next) assert.match(page.links.next, /[?&]isActive=true&_count=2&_cursor=[^&]+$/);
+        url = page.links.next && pathOf(page.links.next);
+      }
+      assert.deepEqual(seen, ['C', 'D1', 'R1', 'R2', 'V1']);
     });
 
     it('rejects unknown or malformed query parameters', async () => {
       assertProblem(await request({ method: 'GET', url: '/api/v2/Area?region=C', headers: reader }), 400, 'unknown_parameter', 'querystring:/region');
       assertProblem(await request({ method: 'GET', url: '/api/v2/Area?_count=501', headers: reader }), 400, 'validation_failed');
-      assertProblem(await request({ method: 'GET', url: '/api/v2/Area?_cursor=%25%25', headers: reader }), 400, 'unknown_parameter', 'querystring:/_cursor');
+      assertProblem(await request({ method: 'GET', url: '/api/v2/Area?_cursor=%25%25', headers: reader }), 400, 'unknown_parameter', 'query:/_cursor');
+      // Decodes to a well-formed code, but is not the encoding this server writes ("R1" is UjE).
+      assertProblem(await request({ method: 'GET', url: '/api/v2/Area?_cursor=UjE=', headers: reader }), 400, 'unknown_parameter', 'query:/_cursor');
+      assertProblem(await request({ method: 'GET', url: `/api/v2/Area?_cursor=${'A'.repeat(300)}`, headers: reader }), 400, 'unknown_parameter', 'query:/_cursor');
     });
 
     it('needs a token with area:read', async () => {
@@ -183,13 +223,25 @@ describe('Area API', () => {
       assertProblem(await patch('R1', { ...writer, 'if-match': 'W/"1"' }, { parentCode: 'V1' }), 422, 'business_rule_violated');
     });
 
+    it('accepts the patch as application/json too', async () => {
+      await createSampleTree();
+      const asJson = await request({ method: 'PATCH', url: '/api/v2/Area/R1', headers: { ...writer, 'if-match': 'W/"1"', 'content-type': 'application/json; charset=utf-8' }, payload: '{"name":"Far North"}' });
+      assert.equal(asJson.statusCode, 200, asJson.body);
+      assert.equal(asJson.headers.etag, 'W/"2"');
+      assert.equal((asJson.json() as { name: string }).name, 'Far North');
+    });
+
     it('rejects unknown or read-only fields, unknown parents and other media types', async () => {
       await createSampleTree();
       const ifMatch = { ...writer, 'if-match': 'W/"1"' };
       assertProblem(await patch('R1', ifMatch, { code: 'R9' }), 400, 'validation_failed', '/code');
       assertProblem(await patch('R1', ifMatch, { parentCode: 'NOPE' }), 400, 'validation_failed', '/parentCode');
-      const asJson = await request({ method: 'PATCH', url: '/api/v2/Area/R1', headers: { ...ifMatch, 'content-type': 'application/json' }, payload: '{"name":"X"}' });
-      assertProblem(asJson, 415, 'unsupported_media_type');
+      const asText = await request({ method: 'PATCH', url: '/api/v2/Area/R1', headers: { ...ifMatch, 'content-type': 'text/plain' }, payload: '{"name":"X"}' });
+      assertProblem(asText, 415, 'unsupported_media_type');
+      const asForm = await request({ method: 'PATCH', url: '/api/v2/Area/R1', headers: { ...ifMatch, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=X' });
+      assertProblem(asForm, 415, 'unsupported_media_type');
+      const unchanged = await request({ method: 'GET', url: '/api/v2/Area/R1', headers: reader });
+      assert.equal(unchanged.headers.etag, 'W/"1"', 'a refused patch changes nothing');
     });
 
     // Needs app.ts to wire the vocabulary service in: new AreaService(db, vocabularies).

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { AppError } from '../../platform/errors.js';
 import { etagOf, versionFromIfMatch } from '../../platform/versioning.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
@@ -8,11 +9,18 @@ import { AreaCodeParams, AreaDetail, AreaInput, AreaPage, AreaPatch, AreaSearchQ
 
 const BASE = '/api/v2/Area';
 const MERGE_PATCH = 'application/merge-patch+json';
+/** The server also parses form bodies; a patch must be JSON (merge patch, or plain JSON read as one). */
+const PATCH_TYPES = new Set([MERGE_PATCH, 'application/json']);
+/** Longer than any cursor this server gives out (the base64url of a code of at most 64 characters). */
+const MAX_CURSOR_LENGTH = 200;
 const read = { scope: 'area:read' };
 const write = { scope: 'area:write' };
 
-/** Administrative areas: search, read, create, change (merge patch), deactivate. */
-export function areaRoutes(service: AreaService) {
+/**
+ * Administrative areas: search, read, create, change (merge patch), deactivate. `publicUrl` is the
+ * configured public base URL, from which the search builds its absolute `links`.
+ */
+export function areaRoutes(service: AreaService, publicUrl: string) {
   return (untyped: FastifyInstance) => {
     const app = untyped.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -21,7 +29,7 @@ export function areaRoutes(service: AreaService) {
       schema: {
         tags: ['area'],
         summary: 'Search areas',
-        description: 'Filters combine with AND. Ordered by code; follow `next` for the following page.',
+        description: 'Filters combine with AND. Ordered by code; follow `links.next` for the following page.',
         security: [{ oauth2: ['area:read'] }],
         querystring: AreaSearchQuery,
         response: { 200: AreaPage },
@@ -33,7 +41,9 @@ export function areaRoutes(service: AreaService) {
         afterCode: _cursor === undefined ? undefined : codeFromCursor(_cursor),
         limit: _count,
       });
-      return { items: page.items, next: page.nextAfterCode === undefined ? null : nextPageLink(request.url, page.nextAfterCode) };
+      const links: Static<typeof AreaPage>['links'] = { self: pageLink(publicUrl, request.url, _cursor) };
+      if (page.nextAfterCode !== undefined) links.next = pageLink(publicUrl, request.url, cursorOf(page.nextAfterCode));
+      return { resourceType: 'SearchResult' as const, count: page.items.length, items: page.items, links };
     });
 
     app.get(`${BASE}/:code`, {
@@ -65,11 +75,11 @@ export function areaRoutes(service: AreaService) {
     app.patch(`${BASE}/:code`, {
       config: write,
       // Checked before the body is validated: a merge patch means nothing in another media type.
-      preValidation: async (request) => assertMergePatch(request),
+      preValidation: async (request) => assertJsonPatch(request),
       schema: {
         tags: ['area'],
         summary: 'Change an area (JSON merge patch); changing parentCode moves its whole subtree',
-        description: `Send \`Content-Type: ${MERGE_PATCH}\` and \`If-Match\` with the ETag you read.`,
+        description: `Send \`Content-Type: ${MERGE_PATCH}\` (or \`application/json\`) and \`If-Match\` with the ETag you read.`,
         security: [{ oauth2: ['area:write'] }],
         params: AreaCodeParams,
         body: AreaPatch,
@@ -108,9 +118,11 @@ function withEtag(reply: FastifyReply, area: AreaDetailView): AreaDetailView {
   return area;
 }
 
-function assertMergePatch(request: FastifyRequest): void {
+function assertJsonPatch(request: FastifyRequest): void {
   const contentType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  if (contentType !== MERGE_PATCH) throw new AppError('unsupported_media_type', `Send the change as a JSON merge patch (Content-Type: ${MERGE_PATCH})`);
+  if (!contentType || !PATCH_TYPES.has(contentType)) {
+    throw new AppError('unsupported_media_type', `Send the change as a JSON merge patch (Content-Type: ${MERGE_PATCH} or application/json)`);
+  }
 }
 
 /** Cursors are opaque to clients; inside, the last code of the page (areas are ordered by code). */
@@ -118,17 +130,24 @@ function cursorOf(code: string): string {
   return Buffer.from(code, 'utf8').toString('base64url');
 }
 
+/** Only a cursor this server wrote is accepted: the exact encoding of a well-formed code. */
 function codeFromCursor(cursor: string): string {
-  const code = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!AREA_CODE_PATTERN.test(code)) {
-    throw new AppError('unknown_parameter', 'The _cursor is not one this server gave out; take it from the `next` link', [{ path: 'querystring:/_cursor', message: 'is not a valid cursor' }]);
+  const code = cursor.length > MAX_CURSOR_LENGTH ? '' : Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!AREA_CODE_PATTERN.test(code) || cursorOf(code) !== cursor) {
+    throw new AppError('unknown_parameter', 'Search parameter _cursor is not a cursor from a previous page of this search; follow links.next', [{ path: 'query:/_cursor', message: 'is not a valid cursor' }]);
   }
   return code;
 }
 
-/** The same search (same filters, same page size), starting after this page. */
-function nextPageLink(requestUrl: string, lastCode: string): string {
-  const url = new URL(requestUrl, 'http://localhost');
-  url.searchParams.set('_cursor', cursorOf(lastCode));
-  return `${url.pathname}${url.search}`;
+/**
+ * The same search on the public URL: every parameter as the client sent it (filters, `_count`),
+ * with `_cursor` set to `cursor` (or left out for the first page).
+ */
+function pageLink(publicUrl: string, requestUrl: string, cursor: string | undefined): string {
+  const queryStart = requestUrl.indexOf('?');
+  const params = new URLSearchParams(queryStart === -1 ? '' : requestUrl.slice(queryStart + 1));
+  params.delete('_cursor');
+  if (cursor !== undefined) params.append('_cursor', cursor);
+  const query = params.toString();
+  return query ? `${publicUrl}${BASE}?${query}` : `${publicUrl}${BASE}`;
 }

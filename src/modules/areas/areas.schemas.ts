@@ -36,7 +36,8 @@ export const AreaSearchQuery = Type.Object({
   code: Type.Optional(AreaCode),
   isActive: Type.Optional(Type.Boolean({ description: 'Only active (true) or deactivated (false) areas' })),
   _count: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Page size' }),
-  _cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Where the page starts: take it from the `next` link' })),
+  // No maxLength here: every bad cursor, too long included, is refused alike (400 unknown_parameter).
+  _cursor: Type.Optional(Type.String({ description: 'Where the page starts: follow `links.next` rather than building it' })),
 }, { additionalProperties: false });
 
 export const AreaView = Type.Object({
@@ -58,7 +59,13 @@ export const AreaDetail = Type.Object({
   }),
 });
 
+/** The paging shape of every search in the API (see `SearchPage` of the registry search). */
 export const AreaPage = Type.Object({
+  resourceType: Type.Literal('SearchResult'),
+  count: Type.Integer({ description: 'Areas on this page' }),
   items: Type.Array(AreaView),
-  next: Type.Union([Type.String(), Type.Null()], { description: 'Link to the next page; null on the last page' }),
+  links: Type.Object({
+    self: Type.String({ format: 'uri', description: 'This page' }),
+    next: Type.Optional(Type.String({ format: 'uri', description: 'The following page, with the same filters; absent on the last page' })),
+  }),
 });

@@ -35,6 +35,12 @@ async function assertGuarded(method: 'GET' | 'POST' | 'PATCH', url: string, payl
   assert.equal(unscoped.json().code, 'forbidden');
 }
 
+/** A link is absolute on the configured public URL; `inject` takes its path and query. */
+function pathOf(link: string): string {
+  assert.ok(link.startsWith(`${system.config.publicUrl}/`), `${link} is not on ${system.config.publicUrl}`);
+  return link.slice(system.config.publicUrl.length);
+}
+
 async function createCode(vocabulary: string, code: string, label = code) {
   const response = await post(`${BASE}/${vocabulary}/codes`, { code, label });
   assert.equal(response.statusCode, 201, response.body);
@@ -44,7 +50,11 @@ describe('GET /Vocabulary', () => {
   test('lists vocabularies with code counts and no database ids', async () => {
     const response = await get(BASE);
     assert.equal(response.statusCode, 200);
-    const gender = response.json().items.find((v: { code: string }) => v.code === 'gender');
+    const body = response.json();
+    assert.equal(body.resourceType, 'SearchResult');
+    assert.equal(body.count, body.items.length);
+    assert.deepEqual(body.links, { self: `${system.config.publicUrl}${BASE}` });
+    const gender = body.items.find((v: { code: string }) => v.code === 'gender');
     assert.equal(gender.codeCount, 4);
     assert.equal(gender.namespaceUri, 'urn:iso:std:iso:5218');
     assert.equal(gender.id, undefined);
@@ -61,7 +71,22 @@ describe('GET /Vocabulary/:code', () => {
     assert.equal(response.headers.etag, `W/"${body.version}"`);
     assert.deepEqual(body.codes.map((c: { code: string }) => c.code), ['0', '1', '2', '9']);
     assert.equal(body.codes[1].label, 'Male');
-    assert.equal(body.nextCursor, null);
+    assert.deepEqual(body.links, { self: `${system.config.publicUrl}${BASE}/gender` });
+  });
+
+  test('links the codes past its first page to /codes, keeping the filters', async () => {
+    const first = await get(`${BASE}/country/codes?code=K`);
+    const all = first.json().items.map((c: { code: string }) => c.code);
+    assert.ok(all.length > 3);
+    const response = await get(`${BASE}/country?code=K&_count=2`);
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.deepEqual(body.codes.map((c: { code: string }) => c.code), all.slice(0, 2));
+    assert.equal(body.links.self, `${system.config.publicUrl}${BASE}/country?code=K&_count=2`);
+    assert.ok(body.links.next.startsWith(`${system.config.publicUrl}${BASE}/country/codes?code=K&_count=2&_cursor=`), body.links.next);
+    const next = (await get(pathOf(body.links.next))).json();
+    assert.equal(next.resourceType, 'SearchResult');
+    assert.deepEqual(next.items.map((c: { code: string }) => c.code), all.slice(2, 4));
   });
 
   test('404 for an unknown vocabulary, 400 for a malformed code', async () => {
@@ -76,14 +101,36 @@ describe('GET /Vocabulary/:code', () => {
 describe('GET /Vocabulary/:code/codes', () => {
   test('pages with _count and _cursor, filters by code prefix and label', async () => {
     const first = (await get(`${BASE}/language/codes?_count=2`)).json();
+    assert.equal(first.resourceType, 'SearchResult');
+    assert.equal(first.count, 2);
     assert.equal(first.items.length, 2);
-    assert.ok(first.nextCursor);
-    const second = (await get(`${BASE}/language/codes?_count=2&_cursor=${first.nextCursor}`)).json();
+    assert.equal(first.links.self, `${system.config.publicUrl}${BASE}/language/codes?_count=2`);
+    assert.ok(first.links.next.startsWith(`${system.config.publicUrl}${BASE}/language/codes?_count=2&_cursor=`), first.links.next);
+    const second = (await get(pathOf(first.links.next))).json();
+    assert.equal(second.links.self, first.links.next);
     assert.ok(second.items[0].code > first.items[1].code);
     const prefixed = (await get(`${BASE}/country/codes?code=K`)).json();
     assert.ok(prefixed.items.length > 3 && prefixed.items.every((c: { code: string }) => c.code.startsWith('K')));
     const kenya = (await get(`${BASE}/country/codes?label=kenya&active=true`)).json();
     assert.deepEqual(kenya.items.map((c: { code: string }) => c.code), ['KE']);
+    assert.equal(kenya.count, 1);
+    assert.deepEqual(kenya.links, { self: `${system.config.publicUrl}${BASE}/country/codes?label=kenya&active=true` }, 'no next link on the last page');
+  });
+
+  test('walks every page of a filtered list by following links.next', async () => {
+    const all = (await get(`${BASE}/country/codes?code=K`)).json().items.map((c: { code: string }) => c.code);
+    const seen: string[] = [];
+    let url: string | undefined = `${BASE}/country/codes?code=K&_count=2`;
+    while (url) {
+      const response = await get(url);
+      assert.equal(response.statusCode, 200, response.body);
+      const page = response.json();
+      assert.ok(page.count <= 2 && page.count === page.items.length);
+      seen.push(...page.items.map((c: { code: string }) => c.code));
+      if (page.links.next) assert.match(page.links.next, /\?code=K&_count=2&_cursor=[^&]+$/);
+      url = page.links.next && pathOf(page.links.next);
+    }
+    assert.deepEqual(seen, all);
   });
 
   test('rejects unknown parameters, a too large page and a forged cursor', async () => {
@@ -91,9 +138,14 @@ describe('GET /Vocabulary/:code/codes', () => {
     assert.equal(unknown.statusCode, 400);
     assert.equal(unknown.json().code, 'unknown_parameter');
     assert.equal((await get(`${BASE}/language/codes?_count=5000`)).statusCode, 400);
-    const forged = await get(`${BASE}/language/codes?_cursor=***`);
-    assert.equal(forged.statusCode, 400);
-    assert.equal(forged.json().code, 'validation_failed');
+    for (const cursor of ['***', 'ZW4=', 'A'.repeat(300)]) {
+      for (const url of [`${BASE}/language/codes?_cursor=${cursor}`, `${BASE}/language?_cursor=${cursor}`]) {
+        const forged = await get(url);
+        assert.equal(forged.statusCode, 400, url);
+        assert.equal(forged.json().code, 'unknown_parameter', url);
+        assert.deepEqual(forged.json().errors.map((e: { path: string }) => e.path), ['query:/_cursor'], url);
+      }
+    }
   });
 
   test('reads one code with its ETag', async () => {
@@ -205,7 +257,7 @@ describe('PATCH /Vocabulary/:code/codes/:codeValue', () => {
     assert.equal(response.json().code, 'business_rule_violated');
   });
 
-  test('rejects unknown fields, null label, over-long label and other content types', async () => {
+  test('rejects unknown fields, null label, over-long label and other content types (415)', async () => {
     await createCode('group-type', 'band', 'Band');
     const url = `${BASE}/group-type/codes/band`;
     assert.equal((await patch(url, { isActive: false }, { 'if-match': 'W/"1"' })).statusCode, 400);
@@ -213,8 +265,11 @@ describe('PATCH /Vocabulary/:code/codes/:codeValue', () => {
     assert.equal((await patch(url, { label: 'b'.repeat(201) }, { 'if-match': 'W/"1"' })).statusCode, 400);
     const text = await system.http.inject({ method: 'PATCH', url, headers: { ...writer, 'if-match': 'W/"1"', 'content-type': 'text/plain' }, payload: 'label=x' });
     assert.equal(text.statusCode, 415);
+    assert.equal(text.json().code, 'unsupported_media_type');
     const form = await system.http.inject({ method: 'PATCH', url, headers: { ...writer, 'if-match': 'W/"1"', 'content-type': 'application/x-www-form-urlencoded' }, payload: 'label=x' });
     assert.equal(form.statusCode, 415);
+    assert.equal(form.json().code, 'unsupported_media_type');
+    assert.equal((await get(url)).json().label, 'Band', 'a refused patch changes nothing');
   });
 
   test('needs vocabulary:write', () => assertGuarded('PATCH', `${BASE}/gender/codes/1`, { label: 'Guarded' }));

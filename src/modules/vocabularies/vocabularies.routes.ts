@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RequestContext } from '../../platform/audit/audit.js';
@@ -27,7 +27,8 @@ const CodeParams = Type.Object({ code: Code, codeValue: Code });
 
 const CodeQuery = Type.Object({
   _count: Type.Integer({ minimum: 1, maximum: 1000, default: 500, description: 'Codes per page' }),
-  _cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
+  // No maxLength here: every bad cursor, too long included, is refused alike (400 unknown_parameter).
+  _cursor: Type.Optional(Type.String({ description: 'Where the page starts: follow `links.next` rather than building it' })),
   code: Type.Optional(Type.String({ maxLength: 64, description: 'Only codes starting with this' })),
   label: Type.Optional(Type.String({ maxLength: 100, description: 'Only codes whose label contains this (any case)' })),
   active: Type.Optional(Type.Boolean({ description: 'Only active (true) or inactive (false) codes' })),
@@ -57,7 +58,20 @@ const CodeView = Type.Object({
   updatedAt: Timestamp,
 });
 
-const CodePage = Type.Object({ items: Type.Array(CodeView), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const Links = Type.Object({
+  self: Type.String({ format: 'uri', description: 'This page' }),
+  next: Type.Optional(Type.String({ format: 'uri', description: 'The following page, with the same filters; absent on the last page' })),
+});
+
+/** The paging shape of every search in the API (see `SearchPage` of the registry search). */
+const searchResult = <T extends TSchema>(item: T) => Type.Object({
+  resourceType: Type.Literal('SearchResult'),
+  count: Type.Integer({ description: 'Items on this page' }),
+  items: Type.Array(item),
+  links: Links,
+});
+const CodePage = searchResult(CodeView);
+const VocabularyList = searchResult(VocabularyView);
 
 const NewVocabulary = Type.Object({
   code: Code,
@@ -72,41 +86,81 @@ const CodePatch = Type.Object({ label: Type.Optional(Label) }, { additionalPrope
 const contextOf = (request: FastifyRequest): RequestContext => ({ actor: request.actor, requestId: String(request.id) });
 const pageQueryOf = (query: { _count: number; _cursor?: string; code?: string; label?: string; active?: boolean }): CodePageQuery =>
   ({ count: query._count, cursor: query._cursor, codePrefix: query.code, labelContains: query.label, active: query.active });
-/** The server also parses text and form bodies; a patch must be JSON. */
+/** The server also parses form bodies; a patch must be JSON (merge patch, or plain JSON read as one). */
 const PATCH_TYPES = new Set(['application/merge-patch+json', 'application/json']);
 const requireJsonPatch = async (request: FastifyRequest) => {
   const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  if (!type || !PATCH_TYPES.has(type)) throw new AppError('unsupported_media_type', 'Send the patch as application/merge-patch+json (or application/json)');
+  if (!type || !PATCH_TYPES.has(type)) throw new AppError('unsupported_media_type', 'Send the change as a JSON merge patch (Content-Type: application/merge-patch+json or application/json)');
 };
 const codeUrl = (vocabulary: string, code: string) => `${BASE}/${encodeURIComponent(vocabulary)}/codes/${encodeURIComponent(code)}`;
+const codesPath = (vocabulary: string) => `${BASE}/${encodeURIComponent(vocabulary)}/codes`;
 
-/** Code lists (FHIR-like `Vocabulary` resource): read by everyone who codes data, extended locally. */
-export function vocabularyRoutes(service: VocabularyService) {
+/**
+ * `path` on the public URL with the parameters the client sent (filters, `_count`), `_cursor` set to
+ * `cursor` (or left out for the first page). Links are built from the query as sent, so a default
+ * filled in by validation does not turn up in them.
+ */
+function pageLink(publicUrl: string, path: string, requestUrl: string, cursor: string | undefined): string {
+  const queryStart = requestUrl.indexOf('?');
+  const params = new URLSearchParams(queryStart === -1 ? '' : requestUrl.slice(queryStart + 1));
+  params.delete('_cursor');
+  if (cursor !== undefined) params.append('_cursor', cursor);
+  const query = params.toString();
+  return query ? `${publicUrl}${path}?${query}` : `${publicUrl}${path}`;
+}
+
+/** `self` is the page asked for; `next` the following page of `/codes` with the same filters. */
+function codeLinks(publicUrl: string, request: FastifyRequest, selfPath: string, vocabulary: string, cursor: string | undefined, nextCursor: string | null): Static<typeof Links> {
+  const links: Static<typeof Links> = { self: pageLink(publicUrl, selfPath, request.url, cursor) };
+  if (nextCursor !== null) links.next = pageLink(publicUrl, codesPath(vocabulary), request.url, nextCursor);
+  return links;
+}
+
+/**
+ * Code lists (FHIR-like `Vocabulary` resource): read by everyone who codes data, extended locally.
+ * `publicUrl` is the configured public base URL, from which paged answers build their absolute `links`.
+ */
+export function vocabularyRoutes(service: VocabularyService, publicUrl: string) {
   return (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
     app.get(BASE, {
       config: READ,
-      schema: { tags, summary: 'List vocabularies', response: { 200: Type.Object({ items: Type.Array(VocabularyView) }) } },
-    }, async () => ({ items: await service.listVocabularies() }));
+      schema: { tags, summary: 'List vocabularies (all of them, on one page)', response: { 200: VocabularyList } },
+    }, async () => {
+      const items = await service.listVocabularies();
+      return { resourceType: 'SearchResult' as const, count: items.length, items, links: { self: `${publicUrl}${BASE}` } };
+    });
 
     app.get(`${BASE}/:code`, {
       config: READ,
       schema: {
         tags, summary: 'Read a vocabulary with (a page of) its codes', params: VocabularyParams, querystring: CodeQuery,
-        response: { 200: Type.Object({ ...VocabularyView.properties, codes: CodePage.properties.items, nextCursor: CodePage.properties.nextCursor }) },
+        description: '`links.next`, when there are more codes, is the following page of `GET /{code}/codes` with the same filters.',
+        response: { 200: Type.Object({ ...VocabularyView.properties, codes: CodePage.properties.items, links: Links }) },
       },
     }, async (request, reply) => {
       const vocabulary = await service.getVocabulary(request.params.code);
       const page = await service.listCodes(vocabulary.code, pageQueryOf(request.query));
       reply.header('etag', etagOf(vocabulary.version));
-      return { ...vocabulary, codes: page.items, nextCursor: page.nextCursor };
+      const selfPath = `${BASE}/${encodeURIComponent(vocabulary.code)}`;
+      return { ...vocabulary, codes: page.items, links: codeLinks(publicUrl, request, selfPath, vocabulary.code, request.query._cursor, page.nextCursor) };
     });
 
     app.get(`${BASE}/:code/codes`, {
       config: READ,
-      schema: { tags, summary: 'Page through the codes of a vocabulary', params: VocabularyParams, querystring: CodeQuery, response: { 200: CodePage } },
-    }, async (request) => service.listCodes(request.params.code, pageQueryOf(request.query)));
+      schema: {
+        tags, summary: 'Page through the codes of a vocabulary', description: 'Ordered by code; follow `links.next` for the following page.',
+        params: VocabularyParams, querystring: CodeQuery, response: { 200: CodePage },
+      },
+    }, async (request) => {
+      const page = await service.listCodes(request.params.code, pageQueryOf(request.query));
+      const code = request.params.code;
+      return {
+        resourceType: 'SearchResult' as const, count: page.items.length, items: page.items,
+        links: codeLinks(publicUrl, request, codesPath(code), code, request.query._cursor, page.nextCursor),
+      };
+    });
 
     app.get(`${BASE}/:code/codes/:codeValue`, {
       config: READ,

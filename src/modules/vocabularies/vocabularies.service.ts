@@ -304,8 +304,14 @@ function encodeCursor(code: string): string {
   return Buffer.from(code, 'utf8').toString('base64url');
 }
 
+/** Longer than any cursor this service gives out (the base64url of a code of at most 64 characters). */
+const MAX_CURSOR_LENGTH = 200;
+
+/** Only a cursor this service wrote is accepted: the exact encoding of a non-empty code. */
 function decodeCursor(cursor: string): string {
-  const code = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!code || encodeCursor(code) !== cursor) throw AppError.validation('_cursor is not a cursor from a previous page', [{ path: 'query:/_cursor', message: 'is not valid' }]);
+  const code = cursor.length > MAX_CURSOR_LENGTH ? '' : Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!code || encodeCursor(code) !== cursor) {
+    throw new AppError('unknown_parameter', 'Search parameter _cursor is not a cursor from a previous page of this search; follow links.next', [{ path: 'query:/_cursor', message: 'is not a valid cursor' }]);
+  }
   return code;
 }
