@@ -69,6 +69,17 @@ function baseEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
  * Rejects (and kills the process) if it exits first or is not ready within `readyTimeoutMs`.
  */
 export async function startServer(name: string, environment: Record<string, string>, readyTimeoutMs = 90_000): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startServerOnce(name, environment, readyTimeoutMs);
+    } catch (error) {
+      // The free port was taken by someone else between our check and the server's listen: try another.
+      if (attempt >= 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startServerOnce(name: string, environment: Record<string, string>, readyTimeoutMs: number): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [bin, 'serve'], {
     env: baseEnvironment({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...environment, PORT: String(port) }),

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto';
-import { isNull, desc } from 'drizzle-orm';
+import { and, eq, isNull, desc } from 'drizzle-orm';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
 import type { Db } from '../database/database.js';
+import { AppError } from '../errors.js';
 import { signingKeys } from './signing-keys.tables.js';
 
 export const TOKEN_ALGORITHM = 'EdDSA';
+const RELOAD_INTERVAL_MS = 5000;
 
 export interface ActiveSigningKey {
   kid: string;
@@ -19,6 +21,7 @@ export class SigningKeyStore {
   private active: ActiveSigningKey | undefined;
   private verificationKeys = new Map<string, CryptoKey>();
   private publicJwks: JWK[] = [];
+  private loadedAt = 0;
 
   constructor(private readonly db: Db) {}
 
@@ -29,6 +32,7 @@ export class SigningKeyStore {
       await this.rotate();
       rows = await this.db.select().from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(desc(signingKeys.id));
     }
+    this.loadedAt = Date.now();
     this.verificationKeys.clear();
     this.publicJwks = [];
     for (const row of rows) {
@@ -53,13 +57,35 @@ export class SigningKeyStore {
     return kid;
   }
 
+  /**
+   * Stops publishing and accepting a key: tokens it signed stop working. The newest key (the one
+   * signing) cannot be retired; rotate first. Other processes drop it when they next reload.
+   */
+  async retire(kid: string): Promise<void> {
+    const rows = await this.db.select({ kid: signingKeys.kid }).from(signingKeys).where(isNull(signingKeys.retiredAt)).orderBy(desc(signingKeys.id));
+    if (!rows.some((row) => row.kid === kid)) throw AppError.notFound(`Active signing key ${kid}`);
+    if (rows[0]!.kid === kid) throw new AppError('conflict', `Key ${kid} is the newest key and signs new tokens: rotate first, then retire it`);
+    await this.db.update(signingKeys).set({ retiredAt: new Date() }).where(and(eq(signingKeys.kid, kid), isNull(signingKeys.retiredAt)));
+    await this.load();
+  }
+
+  /** Every key, newest first, without private halves. */
+  async list(): Promise<Array<{ kid: string; algorithm: string; createdAt: Date; retiredAt: Date | null; signing: boolean }>> {
+    const rows = await this.db.select({ kid: signingKeys.kid, algorithm: signingKeys.algorithm, createdAt: signingKeys.createdAt, retiredAt: signingKeys.retiredAt })
+      .from(signingKeys).orderBy(desc(signingKeys.id));
+    const newestActive = rows.find((row) => row.retiredAt === null)?.kid;
+    return rows.map((row) => ({ ...row, signing: row.kid === newestActive }));
+  }
+
   signingKey(): ActiveSigningKey {
     if (!this.active) throw new Error('SigningKeyStore.load() must run before tokens are issued');
     return this.active;
   }
 
   async verificationKey(kid: string): Promise<CryptoKey | undefined> {
-    if (!this.verificationKeys.has(kid)) await this.load(); // another process may have rotated
+    // Another process may have rotated: reload on an unknown kid, but at most every few seconds,
+    // so tokens with made-up key ids cannot make every request read the database.
+    if (!this.verificationKeys.has(kid) && Date.now() - this.loadedAt > RELOAD_INTERVAL_MS) await this.load();
     return this.verificationKeys.get(kid);
   }
 

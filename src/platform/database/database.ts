@@ -22,6 +22,8 @@ export type Queryable = Db | Tx;
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** Runs `work` while holding a session-level advisory lock (PostgreSQL; PGlite has one connection anyway). */
+  withExclusiveLock<T>(key: number, work: () => Promise<T>): Promise<T>;
   /** Pool statistics for /metrics (PostgreSQL only). */
   poolStats(): { total: number; idle: number; waiting: number } | undefined;
   close(): Promise<void>;
@@ -43,6 +45,16 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   return {
     db,
     kind: 'postgres',
+    withExclusiveLock: async (key, work) => {
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [key]);
+        return await work();
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [key]).catch(() => undefined);
+        client.release();
+      }
+    },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: () => pool.end(),
   };
@@ -67,6 +79,7 @@ export async function openPglite(dataDir?: string): Promise<Database> {
   return {
     db,
     kind: 'pglite',
+    withExclusiveLock: (_key, work) => work(),
     poolStats: () => undefined,
     close: async () => {
       await client.close();
@@ -81,11 +94,14 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir?: st
     : openPglite(options.dataDir);
 }
 
+/** Any 64-bit number unique to this purpose: processes starting together migrate one at a time. */
+const MIGRATION_LOCK_KEY = 727_002;
+
 export async function runMigrations(database: Database): Promise<void> {
   if (database.kind === 'pglite') {
     await migratePglite(database.db as never, { migrationsFolder });
   } else {
-    await migratePostgres(database.db as never, { migrationsFolder });
+    await database.withExclusiveLock(MIGRATION_LOCK_KEY, () => migratePostgres(database.db as never, { migrationsFolder }));
   }
 }
 

@@ -2,7 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { migrationsAreApplied, migrationsFolder, queryRows, rawSql, runMigrations } from './database.js';
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { migrationsAreApplied, migrationsFolder, openPostgres, queryRows, rawSql, runMigrations } from './database.js';
 import { openTestDatabase, type TestDatabase } from '../../test-support/test-database.js';
 
 // Runs on PGlite by default and on PostgreSQL when TEST_DATABASE_URL is set: CI does both.
@@ -40,5 +42,26 @@ describe(`migrations (${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite'}
     await assert.rejects(database.db.execute(rawSql`insert into identifiers (registrant_id, id_type, value) values (3, 'national-id', 'X1')`), 'a second live identifier');
     await database.db.execute(rawSql`update identifiers set is_valid = false where value = 'X1'`);
     await database.db.execute(rawSql`insert into identifiers (registrant_id, id_type, value) values (3, 'national-id', 'X1')`);
+  });
+
+  // PostgreSQL only: PGlite is single-process (a lock file keeps a second process out: see cli.test.ts).
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (serverUrl) test('several processes starting together on an empty PostgreSQL migrate one at a time, without errors', async (t) => {
+    const name = `cw_migrate_${crypto.randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    const processes = await Promise.all([1, 2, 3].map(() => openPostgres(url.toString(), 2)));
+    try {
+      await Promise.all(processes.map((each) => runMigrations(each)));
+      for (const each of processes) assert.equal(await migrationsAreApplied(each.db), true);
+    } finally {
+      await Promise.all(processes.map((each) => each.close()));
+      await admin.query(`drop database ${name} with (force)`);
+      await admin.end();
+      t.diagnostic('three concurrent migrators succeeded');
+    }
   });
 });

@@ -234,6 +234,8 @@ export class JobRunner {
       done: Promise.resolve(),
     };
     this.active.set(row.id, execution);
+    // attempt > 1: a retry after a failure, or a takeover of a job whose worker stopped heartbeating.
+    this.logger.info({ jobId: row.uuid, type: row.type, attempt: row.attempts, workerId: this.workerId }, 'Job claimed');
     execution.done = this.execute(execution)
       .catch((error: unknown) => this.logger.error({ err: error, jobId: row.uuid }, 'Job bookkeeping failed'))
       .finally(() => {
@@ -332,7 +334,7 @@ export class JobRunner {
     if (execution.handedBack) return;
     const finalOutcome = owned ? outcome : 'lost';
     const log = finalOutcome === 'succeeded' ? 'info' : 'warn';
-    this.logger[log]({ jobId: row.uuid, type: row.type, attempt: row.attempts, outcome: finalOutcome, error }, `Job ${finalOutcome}`);
+    this.logger[log]({ jobId: row.uuid, type: row.type, attempt: row.attempts, outcome: finalOutcome, error, workerId: this.workerId }, `Job ${finalOutcome}`);
     this.emit({ id: row.uuid, type: row.type, attempt: row.attempts, outcome: finalOutcome, ...(error ? { error } : {}) });
   }
 
@@ -349,7 +351,7 @@ export class JobRunner {
       // A graceful stop is not the job's fault: give the attempt back.
       .set({ state: 'queued', lockedBy: null, leaseUntil: null, attempts: sql`greatest(${jobs.attempts} - 1, 0)`, updatedAt: sql`now()` })
       .where(this.ownedBy(execution));
-    this.logger.warn({ jobId: row.uuid, type: row.type }, 'Job handed back at shutdown');
+    this.logger.warn({ jobId: row.uuid, type: row.type, workerId: this.workerId }, 'Job handed back at shutdown');
     this.emit({ id: row.uuid, type: row.type, attempt: row.attempts, outcome: 'handed_back' });
   }
 
