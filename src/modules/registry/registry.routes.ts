@@ -4,6 +4,8 @@ import type { RequestContext } from '../../platform/audit/audit.js';
 import { etagOf, versionFromIfMatch } from '../../platform/versioning.js';
 import type { RegistrantKind } from './registry.tables.js';
 import type { RegistryService } from './registry.service.js';
+import { CONSENT_STATUS_HEADER } from '../consents/consent-filter.js';
+import type { ConsentService } from '../consents/consents.service.js';
 import {
   ChangeHeadInput, DeactivateInput, EndMembershipInput, GroupInput, GroupPatch, IdentifierInput, IndividualInput, IndividualPatch,
   InvalidateIdentifierInput, MemberInput, RegistrantRef, RelationshipInput,
@@ -43,16 +45,19 @@ function sendVersioned(reply: FastifyReply, body: { version: number }, status = 
   return reply.code(status).header('etag', etagOf(body.version)).send(body);
 }
 
-/** API v2 resources Individual and Group, FHIR-like: /api/v2/Individual, /api/v2/Group. */
-export function registryRoutes(registry: RegistryService, publicUrl: string) {
+/**
+ * API v2 resources Individual and Group, FHIR-like: /api/v2/Individual, /api/v2/Group. Reads by
+ * ref and searches go through the consent filter (header X-Consent-Status).
+ */
+export function registryRoutes(registry: RegistryService, publicUrl: string, consents: Pick<ConsentService, 'filterOne' | 'filterPage'>) {
   return (app: FastifyInstance) => {
-    for (const kind of ['individual', 'group'] as const) registerKind(app, registry, publicUrl, kind);
+    for (const kind of ['individual', 'group'] as const) registerKind(app, registry, publicUrl, kind, consents);
     registerIndividualOnly(app, registry);
     registerGroupOnly(app, registry);
   };
 }
 
-function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl: string, kind: RegistrantKind) {
+function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl: string, kind: RegistrantKind, consents: Pick<ConsentService, 'filterOne' | 'filterPage'>) {
   const resource = kind === 'individual' ? 'Individual' : 'Group';
   const base = `/api/v2/${resource}`;
   const read = { scope: `${kind}:read` };
@@ -73,9 +78,11 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
   app.get(base, {
     config: read,
     schema: { tags, summary: `Search ${kind}s`, querystring: kind === 'individual' ? IndividualSearch : GroupSearch },
-  }, async (request) => {
+  }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    return kind === 'individual' ? registry.searchIndividuals(query, `${publicUrl}${base}`) : registry.searchGroups(query, `${publicUrl}${base}`);
+    const page = kind === 'individual' ? await registry.searchIndividuals(query, `${publicUrl}${base}`) : await registry.searchGroups(query, `${publicUrl}${base}`);
+    const { body, consentStatus } = await consents.filterPage(request.actor, page);
+    return reply.header(CONSENT_STATUS_HEADER, consentStatus).send(body);
   });
 
   app.get(`${base}/:ref`, {
@@ -83,7 +90,9 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: `Read ${kind === 'individual' ? 'an individual' : 'a group'} by UUID or idtype|value`, params: RegistrantRef },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(reply, kind === 'individual' ? await registry.getIndividual(ref) : await registry.getGroup(ref));
+    const view = kind === 'individual' ? await registry.getIndividual(ref) : await registry.getGroup(ref);
+    const { body, consentStatus } = await consents.filterOne(request.actor, view);
+    return reply.header('etag', etagOf(view.version)).header(CONSENT_STATUS_HEADER, consentStatus).send(body);
   });
 
   app.patch(`${base}/:ref`, {

@@ -1,6 +1,6 @@
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { stringify } from 'csv-stringify';
 import type { Db } from '../../../platform/database/database.js';
@@ -110,6 +110,8 @@ export class ExportService {
       await reportProgress(rows, rows); // the count can drift while a live registry is read
       return { rows, fileId: writer.file.uuid };
     } catch (error) {
+      // Only this attempt's file: a worker that took the job over may be writing its own.
+      await writer.discard().catch(() => {});
       // A search that no longer validates (e.g. its area was removed) will not on a retry either.
       if (error instanceof AppError) throw new PermanentJobError(error.message);
       throw error;
@@ -150,14 +152,14 @@ export class ExportService {
   /**
    * Households (groups of type household) each individual is an active member of, for one page.
    * Read here in one query per page: the registry service offers no batch lookup, and a per-person
-   * call would cost a query per row.
+   * call would cost a query per row. One array parameter (an array literal: uuids need no quoting) rather than 1,000 (`in (…)`) halves its cost.
    */
   private async householdsOf(individualUuids: string[]): Promise<Map<string, string[]>> {
     const person = alias(registrants, 'person');
     const rows = await this.db.select({ individual: person.uuid, household: registrants.uuid }).from(memberships)
       .innerJoin(person, eq(person.id, memberships.individualId))
       .innerJoin(registrants, eq(registrants.id, memberships.groupId))
-      .where(and(inArray(person.uuid, individualUuids), eq(memberships.isActive, true), eq(registrants.groupType, 'household')))
+      .where(and(sql`${person.uuid} = any(${`{${individualUuids.join(',')}}`}::uuid[])`, eq(memberships.isActive, true), eq(registrants.groupType, 'household')))
       .orderBy(asc(memberships.id));
     const byIndividual = new Map<string, string[]>();
     for (const row of rows) byIndividual.set(row.individual, [...(byIndividual.get(row.individual) ?? []), row.household]);
