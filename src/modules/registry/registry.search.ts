@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, exists, gt, gte, inArray, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Db, Queryable } from '../../platform/database/database.js';
 import { AppError } from '../../platform/errors.js';
 import type { RegistrantRow } from './registry.repository.js';
@@ -123,13 +124,32 @@ export class RegistrySearch {
     };
   }
 
+  /**
+   * Households (groups of type household) each individual is an active member of, for a page of
+   * individuals, in one query (one array parameter rather than one per person).
+   */
+  async householdsOf(individualUuids: string[]): Promise<Map<string, string[]>> {
+    const byIndividual = new Map<string, string[]>();
+    if (individualUuids.length === 0) return byIndividual;
+    const person = alias(registrants, 'person');
+    const rows = await this.db.select({ individual: person.uuid, household: registrants.uuid }).from(memberships)
+      .innerJoin(person, eq(person.id, memberships.individualId))
+      .innerJoin(registrants, eq(registrants.id, memberships.groupId))
+      .where(and(sql`${person.uuid} = any(${`{${individualUuids.join(',')}}`}::uuid[])`, eq(memberships.isActive, true), eq(registrants.groupType, 'household')))
+      .orderBy(asc(memberships.id));
+    for (const row of rows) byIndividual.set(row.individual, [...(byIndividual.get(row.individual) ?? []), row.household]);
+    return byIndividual;
+  }
+
   private async groupViews(rows: RegistrantRow[], context: ViewContext): Promise<GroupView[]> {
     if (rows.length === 0) return [];
     const memberRows = await this.db.select({ groupId: memberships.groupId, role: memberships.role, individualUuid: registrants.uuid })
       .from(memberships).innerJoin(registrants, eq(registrants.id, memberships.individualId))
       .where(and(inArray(memberships.groupId, rows.map((row) => row.id)), eq(memberships.isActive, true)));
+    const membersByGroup = new Map<number, typeof memberRows>();
+    for (const member of memberRows) membersByGroup.set(member.groupId, [...(membersByGroup.get(member.groupId) ?? []), member]);
     return rows.map((row) => {
-      const members = memberRows.filter((m) => m.groupId === row.id);
+      const members = membersByGroup.get(row.id) ?? [];
       return groupView(row, context, { size: members.length, head: members.find((m) => m.role === 'head')?.individualUuid ?? null });
     });
   }

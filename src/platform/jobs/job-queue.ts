@@ -16,6 +16,8 @@ export interface JobView {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** The client or user that started the job. */
+  createdBy: string | null;
 }
 
 export interface EnqueueJobInput<P extends Record<string, unknown> = Record<string, unknown>> {
@@ -105,5 +107,6 @@ export function toJobView(row: typeof jobs.$inferSelect): JobView {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     finishedAt: row.finishedAt?.toISOString() ?? null,
+    createdBy: row.createdBy,
   };
 }

@@ -1,7 +1,6 @@
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { and, asc, eq, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
+import { and, eq } from 'drizzle-orm';
 import { stringify } from 'csv-stringify';
 import type { Db } from '../../../platform/database/database.js';
 import { AppError, type FieldProblem } from '../../../platform/errors.js';
@@ -13,7 +12,6 @@ import { createJobFileWriter, deleteJobFiles, findJobFile, openJobFileStream, ty
 import { jobs } from '../../../platform/jobs/jobs.tables.js';
 import type { RegistrySearch } from '../../registry/registry.search.js';
 import { GroupSearch, IndividualSearch } from '../../registry/registry.routes.js';
-import { memberships, registrants } from '../../registry/registry.tables.js';
 import type { GroupView, IndividualView } from '../../registry/registry.views.js';
 import { groupColumns, headersOf, individualColumns, recordOf } from './export.columns.js';
 
@@ -77,7 +75,7 @@ export class ExportService {
     async function* records(): AsyncGenerator<string[]> {
       for await (const page of matches.pages(service.options.pageSize ?? DEFAULT_PAGE_SIZE)) {
         if (resourceType === 'Individual') {
-          const households = await service.householdsOf(page.map((view) => view.id));
+          const households = await service.search.householdsOf(page.map((view) => view.id));
           for (const view of page as IndividualView[]) yield recordOf(individualColumns, { ...view, households: households.get(view.id) ?? [] });
         } else {
           for (const view of page as GroupView[]) yield recordOf(groupColumns, view);
@@ -147,23 +145,6 @@ export class ExportService {
       const fields = error.fields.map((field) => ({ ...field, path: field.path.replace(/^query:/, '/search/') }));
       throw new AppError(error.code, error.message, fields, error.extra);
     }
-  }
-
-  /**
-   * Households (groups of type household) each individual is an active member of, for one page.
-   * Read here in one query per page: the registry service offers no batch lookup, and a per-person
-   * call would cost a query per row. One array parameter (an array literal: uuids need no quoting) rather than 1,000 (`in (…)`) halves its cost.
-   */
-  private async householdsOf(individualUuids: string[]): Promise<Map<string, string[]>> {
-    const person = alias(registrants, 'person');
-    const rows = await this.db.select({ individual: person.uuid, household: registrants.uuid }).from(memberships)
-      .innerJoin(person, eq(person.id, memberships.individualId))
-      .innerJoin(registrants, eq(registrants.id, memberships.groupId))
-      .where(and(sql`${person.uuid} = any(${`{${individualUuids.join(',')}}`}::uuid[])`, eq(memberships.isActive, true), eq(registrants.groupType, 'household')))
-      .orderBy(asc(memberships.id));
-    const byIndividual = new Map<string, string[]>();
-    for (const row of rows) byIndividual.set(row.individual, [...(byIndividual.get(row.individual) ?? []), row.household]);
-    return byIndividual;
   }
 }
 
