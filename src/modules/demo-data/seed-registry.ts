@@ -52,7 +52,7 @@ export async function seedRegistry(services: SeedServices, options: SeedOptions)
   let batch: HouseholdPlan[] = [];
   const flush = async () => {
     const { people, relationships } = toBulkPeople(batch);
-    const result = await services.registry.bulk.upsertPeople(context, people, { validator, relationships });
+    const result = await services.registry.bulk.upsertPeople(context, people, { validator, relationships, audit: 'per-batch' });
     if (result.problems.length > 0) throw new Error(`Generated demo data failed validation: ${JSON.stringify(result.problems.slice(0, 3))}`);
     households += result.householdsCreated;
     individuals += result.created;
@@ -83,6 +83,7 @@ function toBulkPeople(plans: HouseholdPlan[]): { people: BulkPerson[]; relations
           name: plan.group.name,
           area: plan.group.area,
           income: plan.group.income,
+          addresses: plan.group.addresses,
           startDate: member.startDate,
         },
       });
