@@ -1,18 +1,43 @@
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../../platform/database/database.js';
-import { customFieldDefinitions, identifiers, memberships, registrants, relationships, type RegistrantKind } from './registry.tables.js';
+import { customFieldDefinitions, identifiers, memberships, registrants, relationships, type Address, type Phone, type RegistrantKind } from './registry.tables.js';
+import type { Contacts, RegistryEncryption } from './registry.encryption.js';
 
-// SQL only: no rules here. The service decides what may be written.
+// SQL only: no rules here. The service decides what may be written. Restricted fields (identifier
+// values, phones, addresses) are encrypted on the way in and decrypted on the way out here, with
+// `RegistryEncryption`: the service hands over and gets back plaintext.
 
+/** A registrant as stored: its phones and addresses encrypted (read them with `contactsOf`). */
 export type RegistrantRow = typeof registrants.$inferSelect;
-export type NewRegistrantRow = typeof registrants.$inferInsert;
-export type IdentifierRow = typeof identifiers.$inferSelect;
+type StoredContactColumns = 'phones' | 'addresses' | 'phonesEncrypted' | 'addressesEncrypted' | 'phoneIndexes';
+/** A registrant's columns as the service writes them: phones and addresses in clear, encrypted here. */
+export type NewRegistrantRow = Omit<typeof registrants.$inferInsert, StoredContactColumns> & { phones?: Phone[]; addresses?: Address[] };
+/** Changes that touch no encrypted column (updateRegistrantDetails writes those). */
+export type RegistrantChanges = Partial<Omit<NewRegistrantRow, 'phones' | 'addresses' | 'uuid' | 'kind'>>;
+/** An identifier with its value in clear. */
+export type IdentifierRow = Omit<typeof identifiers.$inferSelect, 'value' | 'valueEncrypted' | 'valueIndex'> & { value: string };
 export type MembershipRow = typeof memberships.$inferSelect;
 export type RelationshipRow = typeof relationships.$inferSelect;
 
-export async function insertRegistrant(db: Queryable, values: NewRegistrantRow): Promise<RegistrantRow> {
-  const [row] = await db.insert(registrants).values(values).returning();
+export async function insertRegistrant(db: Queryable, values: NewRegistrantRow, encryption: RegistryEncryption): Promise<RegistrantRow> {
+  await encryption.prepareToWrite();
+  const { phones, addresses, ...columns } = values;
+  const [row] = await db.insert(registrants).values({ ...columns, ...encryption.encryptContacts(values.uuid, { phones: phones ?? [], addresses: addresses ?? [] }) }).returning();
   return row!;
+}
+
+/** The phones and addresses of stored registrants, in clear, by registrant id. */
+export async function contactsOf(rows: RegistrantRow[], encryption: RegistryEncryption): Promise<Map<number, Contacts>> {
+  await encryption.prepareToRead(rows.flatMap((row) => [row.phonesEncrypted, row.addressesEncrypted]));
+  return new Map(rows.map((row) => [row.id, encryption.decryptContacts(row)]));
+}
+
+/**
+ * The condition "this identifier row holds `value`": by blind index, or, for a row written before
+ * encryption at rest and not yet converted, by its plaintext (an index probe on a shrinking index).
+ */
+export function identifierValueIs(idType: string, value: string, encryption: RegistryEncryption): SQL {
+  return or(eq(identifiers.valueIndex, encryption.identifierIndex(idType, value)), eq(identifiers.value, value))!;
 }
 
 export async function findRegistrantByUuid(db: Queryable, uuid: string, kind?: RegistrantKind): Promise<RegistrantRow | undefined> {
@@ -21,10 +46,10 @@ export async function findRegistrantByUuid(db: Queryable, uuid: string, kind?: R
   return row;
 }
 
-export async function findRegistrantByIdentifier(db: Queryable, idType: string, value: string, kind?: RegistrantKind): Promise<RegistrantRow | undefined> {
+export async function findRegistrantByIdentifier(db: Queryable, idType: string, value: string, kind: RegistrantKind | undefined, encryption: RegistryEncryption): Promise<RegistrantRow | undefined> {
   const [row] = await db.select({ registrant: registrants }).from(identifiers)
     .innerJoin(registrants, eq(registrants.id, identifiers.registrantId))
-    .where(and(eq(identifiers.idType, idType), eq(identifiers.value, value), eq(identifiers.isValid, true), kind ? eq(registrants.kind, kind) : undefined));
+    .where(and(eq(identifiers.idType, idType), identifierValueIs(idType, value, encryption), eq(identifiers.isValid, true), kind ? eq(registrants.kind, kind) : undefined));
   return row?.registrant;
 }
 
@@ -40,7 +65,7 @@ export async function lockRegistrant(db: Queryable, id: number): Promise<Registr
 }
 
 /** Writes the changes and bumps the version, only if the version is still `expectedVersion`. */
-export async function updateRegistrant(db: Queryable, id: number, expectedVersion: number, values: Partial<NewRegistrantRow>): Promise<RegistrantRow | undefined> {
+export async function updateRegistrant(db: Queryable, id: number, expectedVersion: number, values: RegistrantChanges): Promise<RegistrantRow | undefined> {
   const [row] = await db.update(registrants)
     .set({ ...values, version: sql`${registrants.version} + 1`, updatedAt: new Date() })
     .where(and(eq(registrants.id, id), eq(registrants.version, expectedVersion)))
@@ -48,19 +73,42 @@ export async function updateRegistrant(db: Queryable, id: number, expectedVersio
   return row;
 }
 
-export async function insertIdentifiers(db: Queryable, values: Array<typeof identifiers.$inferInsert>): Promise<void> {
-  if (values.length > 0) await db.insert(identifiers).values(values);
+/** updateRegistrant for changes that may include phones and addresses (encrypted for `row`). */
+export async function updateRegistrantDetails(
+  db: Queryable, row: Pick<RegistrantRow, 'id' | 'uuid'>, expectedVersion: number,
+  values: Partial<Omit<NewRegistrantRow, 'uuid' | 'kind'>>, encryption: RegistryEncryption,
+): Promise<RegistrantRow | undefined> {
+  await encryption.prepareToWrite();
+  const { phones, addresses, ...columns } = values;
+  const [updated] = await db.update(registrants)
+    .set({ ...columns, ...encryption.encryptContacts(row.uuid, { phones, addresses }), version: sql`${registrants.version} + 1`, updatedAt: new Date() })
+    .where(and(eq(registrants.id, row.id), eq(registrants.version, expectedVersion)))
+    .returning();
+  return updated;
 }
 
-export async function findLiveIdentifier(db: Queryable, idType: string, value: string): Promise<IdentifierRow | undefined> {
+export async function insertIdentifiers(
+  db: Queryable, values: Array<{ registrantId: number; idType: string; value: string; issuedOn?: string | null; expiresOn?: string | null }>, encryption: RegistryEncryption,
+): Promise<void> {
+  if (values.length === 0) return;
+  await encryption.prepareToWrite();
+  await db.insert(identifiers).values(values.map(({ value, ...row }) => ({ ...row, ...encryption.encryptIdentifier(row.registrantId, row.idType, value) })));
+}
+
+/** The live identifier (type, value), if any; its value is the one asked for. */
+export async function findLiveIdentifier(db: Queryable, idType: string, value: string, encryption: RegistryEncryption): Promise<IdentifierRow | undefined> {
   const [row] = await db.select().from(identifiers)
-    .where(and(eq(identifiers.idType, idType), eq(identifiers.value, value), eq(identifiers.isValid, true)));
-  return row;
+    .where(and(eq(identifiers.idType, idType), identifierValueIs(idType, value, encryption), eq(identifiers.isValid, true)));
+  if (!row) return undefined;
+  const { valueEncrypted: _encrypted, valueIndex: _index, ...identifier } = row;
+  return { ...identifier, value };
 }
 
-export async function listIdentifiersOf(db: Queryable, registrantIds: number[]): Promise<IdentifierRow[]> {
+export async function listIdentifiersOf(db: Queryable, registrantIds: number[], encryption: RegistryEncryption): Promise<IdentifierRow[]> {
   if (registrantIds.length === 0) return [];
-  return db.select().from(identifiers).where(inArray(identifiers.registrantId, registrantIds)).orderBy(asc(identifiers.id));
+  const rows = await db.select().from(identifiers).where(inArray(identifiers.registrantId, registrantIds)).orderBy(asc(identifiers.id));
+  await encryption.prepareToRead(rows.map((row) => row.valueEncrypted));
+  return rows.map(({ valueEncrypted: _encrypted, valueIndex: _index, ...row }) => ({ ...row, value: encryption.decryptIdentifier({ ...row, valueEncrypted: _encrypted }) }));
 }
 
 export async function invalidateIdentifierRow(db: Queryable, id: number, reason: string): Promise<void> {
@@ -72,20 +120,21 @@ export async function insertMembership(db: Queryable, values: typeof memberships
   return row!;
 }
 
-export async function listMembershipsOfGroup(db: Queryable, groupId: number, includeEnded: boolean): Promise<Array<MembershipRow & { individualUuid: string }>> {
-  const rows = await db.select({ membership: memberships, individualUuid: registrants.uuid }).from(memberships)
+/** With each member's area, so a caller limited to areas can leave out those outside. */
+export async function listMembershipsOfGroup(db: Queryable, groupId: number, includeEnded: boolean): Promise<Array<MembershipRow & { individualUuid: string; individualAreaId: number | null }>> {
+  const rows = await db.select({ membership: memberships, individualUuid: registrants.uuid, individualAreaId: registrants.areaId }).from(memberships)
     .innerJoin(registrants, eq(registrants.id, memberships.individualId))
     .where(and(eq(memberships.groupId, groupId), includeEnded ? undefined : eq(memberships.isActive, true)))
     .orderBy(desc(memberships.isActive), asc(memberships.id));
-  return rows.map((row) => ({ ...row.membership, individualUuid: row.individualUuid }));
+  return rows.map((row) => ({ ...row.membership, individualUuid: row.individualUuid, individualAreaId: row.individualAreaId }));
 }
 
-export async function listMembershipsOfIndividual(db: Queryable, individualId: number): Promise<Array<MembershipRow & { groupUuid: string }>> {
-  const rows = await db.select({ membership: memberships, groupUuid: registrants.uuid }).from(memberships)
+export async function listMembershipsOfIndividual(db: Queryable, individualId: number): Promise<Array<MembershipRow & { groupUuid: string; groupAreaId: number | null }>> {
+  const rows = await db.select({ membership: memberships, groupUuid: registrants.uuid, groupAreaId: registrants.areaId }).from(memberships)
     .innerJoin(registrants, eq(registrants.id, memberships.groupId))
     .where(eq(memberships.individualId, individualId))
     .orderBy(desc(memberships.isActive), asc(memberships.id));
-  return rows.map((row) => ({ ...row.membership, groupUuid: row.groupUuid }));
+  return rows.map((row) => ({ ...row.membership, groupUuid: row.groupUuid, groupAreaId: row.groupAreaId }));
 }
 
 export async function countActiveMembers(db: Queryable, groupIds: number[]): Promise<Map<number, number>> {
@@ -109,12 +158,12 @@ export async function insertRelationship(db: Queryable, values: typeof relations
   return row!;
 }
 
-export async function listRelationshipsOf(db: Queryable, individualId: number): Promise<Array<RelationshipRow & { targetUuid: string }>> {
-  const rows = await db.select({ relationship: relationships, targetUuid: registrants.uuid }).from(relationships)
+export async function listRelationshipsOf(db: Queryable, individualId: number): Promise<Array<RelationshipRow & { targetUuid: string; targetAreaId: number | null }>> {
+  const rows = await db.select({ relationship: relationships, targetUuid: registrants.uuid, targetAreaId: registrants.areaId }).from(relationships)
     .innerJoin(registrants, eq(registrants.id, relationships.targetId))
     .where(eq(relationships.sourceId, individualId))
     .orderBy(asc(relationships.id));
-  return rows.map((row) => ({ ...row.relationship, targetUuid: row.targetUuid }));
+  return rows.map((row) => ({ ...row.relationship, targetUuid: row.targetUuid, targetAreaId: row.targetAreaId }));
 }
 
 export async function listCustomFieldDefinitions(db: Queryable, appliesTo: RegistrantKind) {

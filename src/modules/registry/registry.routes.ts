@@ -26,6 +26,7 @@ const commonSearch = {
 export const IndividualSearch = Type.Object({
   ...commonSearch,
   birthdate: Type.Optional(Repeatable),
+  phone: Type.Optional(Type.String({ maxLength: 40, description: 'Phone number, exact match (normalised to E.164; without +country code, read in the deployment\'s default region)' })),
   gender: Type.Optional(Type.String({ maxLength: 10 })),
   group: Type.Optional(Type.String({ maxLength: 64, description: 'UUID of a group: its active members' })),
 }, { additionalProperties: false });
@@ -41,13 +42,15 @@ function contextOf(request: FastifyRequest): RequestContext {
   return { actor: request.actor, requestId: String(request.id) };
 }
 
-function sendVersioned(reply: FastifyReply, body: { version: number }, status = 200) {
-  return reply.code(status).header('etag', etagOf(body.version)).send(body);
+/** A registrant view as the actor may see it (masked without `pii:reveal`; reveals audited). */
+async function sendVersioned(registry: RegistryService, request: FastifyRequest, reply: FastifyReply, body: { version: number }, status = 200) {
+  return reply.code(status).header('etag', etagOf(body.version)).send(await registry.disclosure.one(contextOf(request), body));
 }
 
 /**
  * API v2 resources Individual and Group, FHIR-like: /api/v2/Individual, /api/v2/Group. Reads by
- * ref and searches go through the consent filter (header X-Consent-Status).
+ * ref and searches go through the consent filter (header X-Consent-Status). Every handler passes
+ * the request's actor to the service, which applies its area limits (outside = 404 / left out).
  */
 export function registryRoutes(registry: RegistryService, publicUrl: string, consents: Pick<ConsentService, 'filterOne' | 'filterPage'>) {
   return (app: FastifyInstance) => {
@@ -72,7 +75,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
       ? await registry.createIndividual(contextOf(request), request.body as IndividualInput)
       : await registry.createGroup(contextOf(request), request.body as GroupInput);
     reply.header('location', `${base}/${created.id}`);
-    return sendVersioned(reply, created, 201);
+    return sendVersioned(registry, request, reply, created, 201);
   });
 
   app.get(base, {
@@ -80,9 +83,11 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: `Search ${kind}s`, querystring: kind === 'individual' ? IndividualSearch : GroupSearch },
   }, async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    const page = kind === 'individual' ? await registry.searchIndividuals(query, `${publicUrl}${base}`) : await registry.searchGroups(query, `${publicUrl}${base}`);
+    const page = kind === 'individual'
+      ? await registry.searchIndividuals(contextOf(request), query, `${publicUrl}${base}`)
+      : await registry.searchGroups(contextOf(request), query, `${publicUrl}${base}`);
     const { body, consentStatus } = await consents.filterPage(request.actor, page);
-    return reply.header(CONSENT_STATUS_HEADER, consentStatus).send(body);
+    return reply.header(CONSENT_STATUS_HEADER, consentStatus).send(await registry.disclosure.page(contextOf(request), body as typeof page));
   });
 
   app.get(`${base}/:ref`, {
@@ -90,9 +95,9 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: `Read ${kind === 'individual' ? 'an individual' : 'a group'} by UUID or idtype|value`, params: RegistrantRef },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    const view = kind === 'individual' ? await registry.getIndividual(ref) : await registry.getGroup(ref);
+    const view = kind === 'individual' ? await registry.getIndividual(contextOf(request), ref) : await registry.getGroup(contextOf(request), ref);
     const { body, consentStatus } = await consents.filterOne(request.actor, view);
-    return reply.header('etag', etagOf(view.version)).header(CONSENT_STATUS_HEADER, consentStatus).send(body);
+    return reply.header('etag', etagOf(view.version)).header(CONSENT_STATUS_HEADER, consentStatus).send(await registry.disclosure.one(contextOf(request), body as object));
   });
 
   app.patch(`${base}/:ref`, {
@@ -107,7 +112,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     const updated = kind === 'individual'
       ? await registry.updateIndividual(contextOf(request), ref, request.body as IndividualPatch, version)
       : await registry.updateGroup(contextOf(request), ref, request.body as GroupPatch, version);
-    return sendVersioned(reply, updated);
+    return sendVersioned(registry, request, reply, updated);
   });
 
   app.post(`${base}/:ref/$deactivate`, {
@@ -115,7 +120,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Deactivate (records are never deleted)', params: RegistrantRef, body: DeactivateInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(reply, await registry.deactivate(contextOf(request), kind, ref, request.body as DeactivateInput));
+    return sendVersioned(registry, request, reply, await registry.deactivate(contextOf(request), kind, ref, request.body as DeactivateInput));
   });
 
   app.post(`${base}/:ref/$reactivate`, {
@@ -123,7 +128,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Reactivate a deactivated record', params: RegistrantRef },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(reply, await registry.reactivate(contextOf(request), kind, ref));
+    return sendVersioned(registry, request, reply, await registry.reactivate(contextOf(request), kind, ref));
   });
 
   app.post(`${base}/:ref/identifiers`, {
@@ -131,7 +136,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Add an identifier', params: RegistrantRef, body: IdentifierInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(reply, await registry.addIdentifier(contextOf(request), kind, ref, request.body as Static<typeof IdentifierInput>), 201);
+    return sendVersioned(registry, request, reply, await registry.addIdentifier(contextOf(request), kind, ref, request.body as Static<typeof IdentifierInput>), 201);
   });
 
   app.post(`${base}/:ref/identifiers/$invalidate`, {
@@ -139,7 +144,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Mark an identifier invalid (it is kept, no longer live)', params: RegistrantRef, body: InvalidateIdentifierInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(reply, await registry.invalidateIdentifier(contextOf(request), kind, ref, request.body as InvalidateIdentifierInput));
+    return sendVersioned(registry, request, reply, await registry.invalidateIdentifier(contextOf(request), kind, ref, request.body as InvalidateIdentifierInput));
   });
 
   app.get(`${base}/:ref/_history`, {
@@ -147,7 +152,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Change history from the audit log, oldest first', params: RegistrantRef },
   }, async (request) => {
     const { ref } = request.params as { ref: string };
-    return { items: await registry.history(kind, ref) };
+    return { items: registry.disclosure.history(request.actor, await registry.history(contextOf(request), kind, ref)) };
   });
 }
 
@@ -169,7 +174,7 @@ function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
   }, async (request) => {
     const { ref } = request.params as { ref: string };
     const { history } = request.query as { history?: boolean };
-    return { items: await registry.listMembers(ref, history ?? false) };
+    return { items: await registry.listMembers(contextOf(request), ref, history ?? false) };
   });
 
   app.post('/api/v2/Group/:ref/members', {
@@ -177,7 +182,7 @@ function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
     schema: { tags, summary: 'Add a member (a household\'s first member must be its head)', params: RegistrantRef, body: MemberInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(reply, await registry.addMember(contextOf(request), ref, request.body as MemberInput), 201);
+    return sendVersioned(registry, request, reply, await registry.addMember(contextOf(request), ref, request.body as MemberInput), 201);
   });
 
   app.post('/api/v2/Group/:ref/members/:individual/$end', {
@@ -185,7 +190,7 @@ function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
     schema: { tags, summary: 'End a membership (kept as history)', params: MemberParams, body: EndMembershipInput },
   }, async (request, reply) => {
     const { ref, individual } = request.params as { ref: string; individual: string };
-    return sendVersioned(reply, await registry.endMember(contextOf(request), ref, individual, request.body as EndMembershipInput));
+    return sendVersioned(registry, request, reply, await registry.endMember(contextOf(request), ref, individual, request.body as EndMembershipInput));
   });
 
   app.post('/api/v2/Group/:ref/$change-head', {
@@ -193,6 +198,6 @@ function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
     schema: { tags, summary: 'Make another member the head of the household', params: RegistrantRef, body: ChangeHeadInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(reply, await registry.changeHead(contextOf(request), ref, request.body as ChangeHeadInput));
+    return sendVersioned(registry, request, reply, await registry.changeHead(contextOf(request), ref, request.body as ChangeHeadInput));
   });
 }

@@ -2,11 +2,14 @@ import { and, asc, desc, eq, exists, gt, gte, inArray, lt, lte, ne, or, sql, typ
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db, Queryable } from '../../platform/database/database.js';
 import { AppError } from '../../platform/errors.js';
-import type { RegistrantRow } from './registry.repository.js';
+import { identifierValueIs, type RegistrantRow } from './registry.repository.js';
+import type { RegistryEncryption } from './registry.encryption.js';
 import { identifiers, memberships, registrants, type RegistrantKind } from './registry.tables.js';
 import { groupView, individualView, type GroupView, type IndividualView, type ViewContext } from './registry.views.js';
-import { normalizeForSearch } from './registrant-input.js';
+import { normalizeForSearch, normalizePhones } from './registrant-input.js';
 import type { AreaLookup, CodeLookup } from './registry.service.js';
+import type { Actor } from '../../platform/auth/access-tokens.js';
+import { areaCondition, isVisible, readPermission, type AllowedAreas, type RegistryAccess } from './registry-access.js';
 
 export interface SearchPage<T> {
   resourceType: 'SearchResult';
@@ -43,7 +46,8 @@ type Prefix = keyof typeof comparators;
 /**
  * FHIR-like search over registrants: every parameter narrows the result, unknown or malformed
  * ones are refused (never a silently wider result), paging is by keyset cursor so deep pages stay
- * as fast as the first.
+ * as fast as the first. An actor limited to areas finds only registrants inside them (one more
+ * condition, so pages, cursors, `_total` and exports all agree).
  */
 export class RegistrySearch {
   constructor(
@@ -51,10 +55,14 @@ export class RegistrySearch {
     private readonly codes: CodeLookup,
     private readonly areas: AreaLookup,
     private readonly viewContext: (rows: RegistrantRow[]) => Promise<ViewContext>,
+    private readonly access: RegistryAccess,
+    /** Identifier and phone conditions match blind indexes (registry.encryption.ts). */
+    private readonly storage: { encryption: RegistryEncryption; defaultPhoneRegion?: string | undefined },
   ) {}
 
-  async run(kind: RegistrantKind, query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<IndividualView | GroupView>> {
-    const conditions = await this.conditions(kind, query);
+  async run(actor: Actor, kind: RegistrantKind, query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<IndividualView | GroupView>> {
+    const allowed = await this.access.allowedAreaIds(actor, readPermission(kind));
+    const conditions = await this.conditions(actor, kind, query, allowed);
     const sortKeys = parseSort(kind, single(query, '_sort'));
     const count = parseCount(single(query, '_count'));
     const cursor = single(query, '_cursor');
@@ -80,7 +88,7 @@ export class RegistrySearch {
     const context = await this.viewContext(registrantRows);
     const items = kind === 'individual'
       ? registrantRows.map((row) => individualView(row, context))
-      : await this.groupViews(registrantRows, context);
+      : await this.groupViews(registrantRows, context, allowed);
 
     const links: SearchPage<unknown>['links'] = { self: withCursor(baseUrl, query, cursor) };
     const last = rows.length > count ? pageRows[pageRows.length - 1] : undefined;
@@ -96,14 +104,15 @@ export class RegistrySearch {
    * before any work is queued; then reads in id order by keyset, so the last page is as fast as the
    * first. Not one snapshot: a record changed during the read shows its state when its page is read.
    */
-  async matches(kind: 'individual', query: Record<string, unknown>): Promise<SearchMatches<IndividualView>>;
-  async matches(kind: 'group', query: Record<string, unknown>): Promise<SearchMatches<GroupView>>;
-  async matches(kind: RegistrantKind, query: Record<string, unknown>): Promise<SearchMatches<IndividualView | GroupView>>;
-  async matches(kind: RegistrantKind, query: Record<string, unknown>): Promise<SearchMatches<IndividualView | GroupView>> {
+  async matches(actor: Actor, kind: 'individual', query: Record<string, unknown>): Promise<SearchMatches<IndividualView>>;
+  async matches(actor: Actor, kind: 'group', query: Record<string, unknown>): Promise<SearchMatches<GroupView>>;
+  async matches(actor: Actor, kind: RegistrantKind, query: Record<string, unknown>): Promise<SearchMatches<IndividualView | GroupView>>;
+  async matches(actor: Actor, kind: RegistrantKind, query: Record<string, unknown>): Promise<SearchMatches<IndividualView | GroupView>> {
     for (const name of PAGING_PARAMETERS) {
       if (query[name] !== undefined) throw unknownParameter(name, 'is not allowed here: every match is returned');
     }
-    const conditions = await this.conditions(kind, query);
+    const allowed = await this.access.allowedAreaIds(actor, readPermission(kind));
+    const conditions = await this.conditions(actor, kind, query, allowed);
     const search = this;
     return {
       count: async () => {
@@ -116,7 +125,7 @@ export class RegistrySearch {
             .where(and(...conditions, gt(registrants.id, afterId))).orderBy(asc(registrants.id)).limit(pageSize);
           if (rows.length === 0) return;
           const context = await search.viewContext(rows);
-          yield kind === 'individual' ? rows.map((row) => individualView(row, context)) : await search.groupViews(rows, context);
+          yield kind === 'individual' ? rows.map((row) => individualView(row, context)) : await search.groupViews(rows, context, allowed);
           if (rows.length < pageSize) return;
           afterId = rows[rows.length - 1]!.id;
         }
@@ -126,36 +135,44 @@ export class RegistrySearch {
 
   /**
    * Households (groups of type household) each individual is an active member of, for a page of
-   * individuals, in one query (one array parameter rather than one per person).
+   * individuals, in one query (one array parameter rather than one per person). Households outside
+   * the actor's areas (for reading individuals, whose list this is) are left out.
    */
-  async householdsOf(individualUuids: string[]): Promise<Map<string, string[]>> {
+  async householdsOf(actor: Actor, individualUuids: string[]): Promise<Map<string, string[]>> {
     const byIndividual = new Map<string, string[]>();
     if (individualUuids.length === 0) return byIndividual;
     const person = alias(registrants, 'person');
     const rows = await this.db.select({ individual: person.uuid, household: registrants.uuid }).from(memberships)
       .innerJoin(person, eq(person.id, memberships.individualId))
       .innerJoin(registrants, eq(registrants.id, memberships.groupId))
-      .where(and(sql`${person.uuid} = any(${`{${individualUuids.join(',')}}`}::uuid[])`, eq(memberships.isActive, true), eq(registrants.groupType, 'household')))
+      .where(and(
+        sql`${person.uuid} = any(${`{${individualUuids.join(',')}}`}::uuid[])`, eq(memberships.isActive, true), eq(registrants.groupType, 'household'),
+        areaCondition(await this.access.allowedAreaIds(actor, 'individual:read')),
+      ))
       .orderBy(asc(memberships.id));
     for (const row of rows) byIndividual.set(row.individual, [...(byIndividual.get(row.individual) ?? []), row.household]);
     return byIndividual;
   }
 
-  private async groupViews(rows: RegistrantRow[], context: ViewContext): Promise<GroupView[]> {
+  /** `size` counts every member; `head` is null when the head lies outside the reader's areas. */
+  private async groupViews(rows: RegistrantRow[], context: ViewContext, allowed: AllowedAreas): Promise<GroupView[]> {
     if (rows.length === 0) return [];
-    const memberRows = await this.db.select({ groupId: memberships.groupId, role: memberships.role, individualUuid: registrants.uuid })
+    const memberRows = await this.db.select({ groupId: memberships.groupId, role: memberships.role, individualUuid: registrants.uuid, areaId: registrants.areaId })
       .from(memberships).innerJoin(registrants, eq(registrants.id, memberships.individualId))
       .where(and(inArray(memberships.groupId, rows.map((row) => row.id)), eq(memberships.isActive, true)));
     const membersByGroup = new Map<number, typeof memberRows>();
     for (const member of memberRows) membersByGroup.set(member.groupId, [...(membersByGroup.get(member.groupId) ?? []), member]);
     return rows.map((row) => {
       const members = membersByGroup.get(row.id) ?? [];
-      return groupView(row, context, { size: members.length, head: members.find((m) => m.role === 'head')?.individualUuid ?? null });
+      const head = members.find((m) => m.role === 'head');
+      return groupView(row, context, { size: members.length, head: head && isVisible(head, allowed) ? head.individualUuid : null });
     });
   }
 
-  private async conditions(kind: RegistrantKind, query: Record<string, unknown>): Promise<SQL[]> {
+  private async conditions(actor: Actor, kind: RegistrantKind, query: Record<string, unknown>, allowed: AllowedAreas): Promise<SQL[]> {
     const conditions: SQL[] = [eq(registrants.kind, kind)];
+    const inAllowedAreas = areaCondition(allowed);
+    if (inAllowedAreas) conditions.push(inAllowedAreas);
     const name = single(query, 'name');
     if (name !== undefined) {
       const normalized = normalizeForSearch(name);
@@ -177,6 +194,8 @@ export class RegistrySearch {
     }
     for (const value of many(query, '_lastUpdated')) conditions.push(instantCondition('_lastUpdated', value, registrants.updatedAt));
     if (kind === 'individual') {
+      const phone = single(query, 'phone');
+      if (phone !== undefined) conditions.push(this.phoneCondition(phone));
       for (const value of many(query, 'birthdate')) conditions.push(prefixCondition('birthdate', value, registrants.birthDate, 'date'));
       const gender = single(query, 'gender');
       if (gender !== undefined) {
@@ -185,7 +204,7 @@ export class RegistrySearch {
       }
       const group = single(query, 'group');
       if (group !== undefined) {
-        const groupId = await this.registrantIdOf(group, 'group');
+        const groupId = await this.registrantIdOf(actor, group, 'group');
         conditions.push(exists(this.db.select({ one: sql`1` }).from(memberships).where(and(eq(memberships.individualId, registrants.id), eq(memberships.groupId, groupId), eq(memberships.isActive, true)))));
       }
     } else {
@@ -196,7 +215,7 @@ export class RegistrySearch {
       }
       const member = single(query, 'member');
       if (member !== undefined) {
-        const individualId = await this.registrantIdOf(member, 'individual');
+        const individualId = await this.registrantIdOf(actor, member, 'individual');
         conditions.push(exists(this.db.select({ one: sql`1` }).from(memberships).where(and(eq(memberships.groupId, registrants.id), eq(memberships.individualId, individualId), eq(memberships.isActive, true)))));
       }
     }
@@ -209,15 +228,30 @@ export class RegistrySearch {
     const idType = await this.codes.findIdType(value.slice(0, separator));
     if (!idType) throw unknownParameter('identifier', `"${value.slice(0, separator)}" is not a known identifier type or system`);
     return exists(this.db.select({ one: sql`1` }).from(identifiers).where(and(
-      eq(identifiers.registrantId, registrants.id), eq(identifiers.idType, idType.code), eq(identifiers.value, value.slice(separator + 1)), eq(identifiers.isValid, true),
+      eq(identifiers.registrantId, registrants.id), eq(identifiers.idType, idType.code),
+      identifierValueIs(idType.code, value.slice(separator + 1), this.storage.encryption), eq(identifiers.isValid, true),
     )));
   }
 
-  /** A referenced registrant that does not exist matches nothing (id -1), rather than failing the search. */
-  private async registrantIdOf(uuid: string, kind: RegistrantKind): Promise<number> {
+  /** Exact match on a phone number, normalised to E.164 as stored, through its blind index. */
+  private phoneCondition(value: string): SQL {
+    let e164: string;
+    try {
+      [{ value: e164 }] = normalizePhones([{ value }], this.storage.defaultPhoneRegion, 'query:phone') as [{ value: string }];
+    } catch {
+      throw unknownParameter('phone', this.storage.defaultPhoneRegion ? 'is not a valid phone number' : 'is not a valid phone number in international format (+country code)');
+    }
+    return sql`${registrants.phoneIndexes} @> array[${this.storage.encryption.phoneIndex(e164)}]::text[]`;
+  }
+
+  /**
+   * A referenced registrant that does not exist matches nothing (id -1), rather than failing the
+   * search; so does one outside the actor's areas, as if it did not exist.
+   */
+  private async registrantIdOf(actor: Actor, uuid: string, kind: RegistrantKind): Promise<number> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uuid)) throw unknownParameter(kind === 'group' ? 'group' : 'member', 'must be a UUID');
-    const [row] = await (this.db as Queryable).select({ id: registrants.id }).from(registrants).where(and(eq(registrants.uuid, uuid.toLowerCase()), eq(registrants.kind, kind)));
-    return row?.id ?? -1;
+    const [row] = await (this.db as Queryable).select({ id: registrants.id, areaId: registrants.areaId }).from(registrants).where(and(eq(registrants.uuid, uuid.toLowerCase()), eq(registrants.kind, kind)));
+    return row && isVisible(row, await this.access.allowedAreaIds(actor, readPermission(kind))) ? row.id : -1;
   }
 }
 

@@ -26,8 +26,15 @@ export const registrants = pgTable(
     gender: text('gender'),
     civilStatus: text('civil_status'),
     areaId: bigint('area_id', { mode: 'number' }).references(() => areas.id),
-    addresses: jsonb('addresses').$type<Address[]>().notNull().default([]),
-    phones: jsonb('phones').$type<Phone[]>().notNull().default([]),
+    // Restricted (see registry.classification.ts): stored encrypted, never in clear. The jsonb
+    // columns hold rows written before encryption at rest until `keys reencrypt` converts them
+    // (null afterwards); a later release drops them.
+    addresses: jsonb('addresses').$type<Address[]>(),
+    phones: jsonb('phones').$type<Phone[]>(),
+    addressesEncrypted: text('addresses_encrypted'),
+    phonesEncrypted: text('phones_encrypted'),
+    // Blind indexes of the E.164 phone numbers, for the exact `phone` search.
+    phoneIndexes: text('phone_indexes').array().notNull().default(sql`'{}'::text[]`),
     email: text('email'),
     hasDisability: boolean('has_disability'),
     disabilityTypes: text('disability_types').array(),
@@ -48,17 +55,27 @@ export const registrants = pgTable(
     index('registrants_area_idx').on(table.areaId),
     index('registrants_birth_date_idx').on(table.birthDate),
     index('registrants_updated_idx').on(table.updatedAt, table.id),
+    index('registrants_phone_indexes_idx').using('gin', table.phoneIndexes),
+    // Rows still holding plaintext contact data, for the re-encryption job (empty once it has run).
+    index('registrants_legacy_plaintext_idx').on(table.id).where(sql`${table.phones} is not null or ${table.addresses} is not null`),
   ],
 );
 
-/** Typed identifiers; `idType` is a code of the `id-type` vocabulary. One valid (type, value) pair registry-wide. */
+/**
+ * Typed identifiers; `idType` is a code of the `id-type` vocabulary. One valid (type, value) pair
+ * registry-wide. The value is restricted: stored encrypted (`value_encrypted`) and found through its
+ * blind index (`value_index`), on which uniqueness is enforced. `value` holds the plaintext of rows
+ * written before encryption at rest until `keys reencrypt` converts them (null afterwards).
+ */
 export const identifiers = pgTable(
   'identifiers',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     registrantId: bigint('registrant_id', { mode: 'number' }).notNull().references(() => registrants.id),
     idType: text('id_type').notNull(),
-    value: text('value').notNull(),
+    value: text('value'),
+    valueEncrypted: text('value_encrypted'),
+    valueIndex: text('value_index'),
     isValid: boolean('is_valid').notNull().default(true),
     invalidReason: text('invalid_reason'),
     issuedOn: date('issued_on', { mode: 'string' }),
@@ -67,7 +84,10 @@ export const identifiers = pgTable(
     invalidatedAt: timestamp('invalidated_at', { withTimezone: true }),
   },
   (table) => [
-    uniqueIndex('identifiers_live_uq').on(table.idType, table.value).where(sql`${table.isValid}`),
+    uniqueIndex('identifiers_live_uq').on(table.idType, table.valueIndex).where(sql`${table.isValid}`),
+    // Plaintext rows from before encryption at rest: still unique and found until converted.
+    uniqueIndex('identifiers_legacy_live_uq').on(table.idType, table.value).where(sql`${table.isValid} and ${table.value} is not null`),
+    index('identifiers_legacy_plaintext_idx').on(table.id).where(sql`${table.value} is not null`),
     index('identifiers_registrant_idx').on(table.registrantId),
   ],
 );

@@ -1,4 +1,6 @@
 import type { IdentifierRow, MembershipRow, RegistrantRow, RelationshipRow } from './registry.repository.js';
+import type { AuditDigests, Contacts } from './registry.encryption.js';
+import type { Address, Phone } from './registry.tables.js';
 
 // The API representation of registry records. Only external identifiers: UUIDs and codes.
 
@@ -72,17 +74,26 @@ export interface ViewContext {
   areaCodes: Map<number, string>;
   identifiersByRegistrant: Map<number, IdentifierRow[]>;
   idTypeSystems: Map<string, string>;
+  /** The rows' phones and addresses, decrypted (repository.contactsOf), by registrant id. */
+  contacts: Map<number, Contacts>;
+}
+
+function contactsOf(row: RegistrantRow, context: ViewContext): Contacts {
+  const contacts = context.contacts.get(row.id);
+  if (!contacts) throw new Error(`The view context holds no contact data of registrant ${row.uuid}`);
+  return contacts;
 }
 
 function baseView(row: RegistrantRow, context: ViewContext): RegistrantViewBase {
+  const { addresses, phones } = contactsOf(row, context);
   return {
     id: row.uuid,
     version: row.version,
     isActive: row.isActive,
     deactivation: row.isActive ? null : { reason: row.deactivationReason, date: row.deactivatedAt?.toISOString().slice(0, 10) ?? null },
     area: row.areaId ? context.areaCodes.get(row.areaId) ?? null : null,
-    addresses: row.addresses,
-    phones: row.phones,
+    addresses,
+    phones,
     email: row.email,
     income: row.monthlyIncome !== null && row.incomeCurrency ? { monthly: Number(row.monthlyIncome), currency: row.incomeCurrency } : null,
     identifiers: (context.identifiersByRegistrant.get(row.id) ?? []).map((identifier) => identifierView(identifier, context.idTypeSystems)),
@@ -145,9 +156,43 @@ export function relationshipView(row: RelationshipRow & { targetUuid: string }):
   return { id: row.uuid, type: row.relationship, target: row.targetUuid, startDate: row.startDate, endDate: row.endDate };
 }
 
-/** What the audit log keeps of a registrant: its own fields, by external identifiers. */
-export function auditSnapshot(view: IndividualView | GroupView): Record<string, unknown> {
+/**
+ * What the audit log keeps of a registrant: its own fields, by external identifiers, with every
+ * restricted value (phones, addresses) replaced by a keyed digest: the log never holds them in clear.
+ */
+export function auditSnapshot(view: IndividualView | GroupView, digests: AuditDigests): Record<string, unknown> {
   const fields: Record<string, unknown> = { ...view };
   for (const key of ['identifiers', 'createdAt', 'updatedAt', 'members', 'memberships', 'relationships']) delete fields[key];
-  return fields;
+  return protectForAudit(fields, digests);
+}
+
+/** Identifiers as the audit log keeps them: type and validity, the value as a keyed digest. */
+export function auditIdentifiers(identifiers: IdentifierView[], digests: AuditDigests): Array<Record<string, unknown>> {
+  return identifiers.map((identifier) => ({ ...identifier, value: digests.identifier(identifier.type, identifier.value) }));
+}
+
+/**
+ * Replaces the restricted fields of an audit snapshot (`phones`, `addresses`; `identifiers` as
+ * views or as `type|value` strings) by digests. Address lines and postal codes are masked, the rest
+ * of an address (city, district, country) kept, with a digest of the whole so a change still shows.
+ */
+export function protectForAudit(fields: Record<string, unknown>, digests: AuditDigests): Record<string, unknown> {
+  const protectedFields = { ...fields };
+  if (Array.isArray(fields.phones)) protectedFields.phones = (fields.phones as Phone[]).map((phone) => ({ ...phone, value: digests.phone(phone.value) }));
+  if (Array.isArray(fields.addresses)) {
+    protectedFields.addresses = (fields.addresses as Address[]).map((address) => ({
+      ...address,
+      ...(address.line ? { line: address.line.map(() => '***') } : {}),
+      ...(address.postalCode ? { postalCode: '***' } : {}),
+      digest: digests.address(address),
+    }));
+  }
+  if (Array.isArray(fields.identifiers)) {
+    protectedFields.identifiers = (fields.identifiers as Array<IdentifierView | string>).map((identifier) => {
+      if (typeof identifier !== 'string') return { ...identifier, value: digests.identifier(identifier.type, identifier.value) };
+      const separator = identifier.indexOf('|');
+      return `${identifier.slice(0, separator)}|${digests.identifier(identifier.slice(0, separator), identifier.slice(separator + 1))}`;
+    });
+  }
+  return protectedFields;
 }

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { stringify } from 'csv-stringify';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
+import { areaScopeOf } from '../auth/access-tokens.js';
 import { auditLog } from './audit.tables.js';
 
 const AuditQuery = Type.Object({
@@ -27,6 +28,11 @@ export function auditRoutes(db: Db, publicUrl: string) {
       config: { scope: 'audit:read' },
       schema: { tags: ['Audit'], summary: 'Search the audit log (oldest first); _format=csv exports every match', querystring: AuditQuery },
     }, async (request, reply) => {
+      // The log spans every area (and users, clients, areas): it cannot be cut to an actor's areas,
+      // so an actor whose audit:read is limited to areas (an area-bound client) may not read it.
+      if (areaScopeOf(request.actor, 'audit:read') !== undefined) {
+        throw new AppError('forbidden', 'The audit log covers every area; an actor limited to areas cannot read it');
+      }
       const query = request.query as AuditQuery;
       const conditions = conditionsOf(query);
       if (query._format === 'csv') {

@@ -34,8 +34,8 @@ describe('ExportService: CSV of every match of a search', () => {
   const exportRows = async (request: ExportRequest) => parse((await exportText(request)).text, { columns: true }) as Row[];
   const searchTotal = async (kind: 'Individual' | 'Group', query: Record<string, string> = {}) => {
     const page = kind === 'Individual'
-      ? await system.services.registry.searchIndividuals({ ...query, _total: 'accurate' }, 'http://x')
-      : await system.services.registry.searchGroups({ ...query, _total: 'accurate' }, 'http://x');
+      ? await system.services.registry.searchIndividuals({ actor }, { ...query, _total: 'accurate' }, 'http://x')
+      : await system.services.registry.searchGroups({ actor }, { ...query, _total: 'accurate' }, 'http://x');
     return page.total!;
   };
 
@@ -105,7 +105,7 @@ describe('ExportService: CSV of every match of a search', () => {
     assert.equal(groups.length, 15);
     assert.deepEqual(Object.keys(groups[0]!), ['id', 'group_type', 'name', 'area', 'size', 'head', 'identifiers', 'is_active', 'version', 'updated_at']);
     for (const group of groups.slice(0, 3)) {
-      const view = await system.services.registry.getGroup(group.id!);
+      const view = await system.services.registry.getGroup({ actor }, group.id!);
       assert.deepEqual([group.size, group.head, group.area, group.name], [String(view.size), view.head, view.area, view.name]);
       assert.match(group.identifiers!, /^household-id\|/);
       const members = individuals.filter((row) => row.households!.split(';').includes(group.id!));

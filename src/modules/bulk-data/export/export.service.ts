@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { and, eq } from 'drizzle-orm';
@@ -13,6 +14,8 @@ import { jobs } from '../../../platform/jobs/jobs.tables.js';
 import type { RegistrySearch } from '../../registry/registry.search.js';
 import { GroupSearch, IndividualSearch } from '../../registry/registry.routes.js';
 import type { GroupView, IndividualView } from '../../registry/registry.views.js';
+import { discloseRegistrants } from '../../registry/registry.disclosure.js';
+import { recordAudit } from '../../../platform/audit/audit.js';
 import { groupColumns, headersOf, individualColumns, recordOf } from './export.columns.js';
 
 export const EXPORT_JOB = 'registry.export';
@@ -28,17 +31,41 @@ export interface ExportRequest {
   search?: ExportSearch;
 }
 
-/** Saved with the job: what to export and who asked (their permissions apply when it runs). */
+/** The actor as saved in a job payload (JSON): its scopes and area limits as arrays. */
+interface StoredActor {
+  type: Actor['type'];
+  id: string;
+  scopes: string[];
+  /** Permission → area codes (see `Actor.areaLimits`); absent = no limits. */
+  areaLimits?: Array<[string, string[]]>;
+}
+
+/** Saved with the job: what to export and who asked (their permissions and area limits apply when it runs). */
 interface ExportPayload extends Record<string, unknown> {
   resourceType: ExportResourceType;
   search: ExportSearch;
-  actor: { type: Actor['type']; id: string; scopes: string[] };
+  actor: StoredActor;
+}
+
+function storeActor(actor: Actor): StoredActor {
+  const stored: StoredActor = { type: actor.type, id: actor.id, scopes: [...actor.scopes] };
+  if (actor.areaLimits && actor.areaLimits.size > 0) stored.areaLimits = [...actor.areaLimits].map(([permission, codes]) => [permission, [...codes]]);
+  return stored;
+}
+
+function restoreActor(stored: StoredActor): Actor {
+  return {
+    type: stored.type, id: stored.id, scopes: new Set(stored.scopes),
+    ...(stored.areaLimits ? { areaLimits: new Map(stored.areaLimits) } : {}),
+  };
 }
 
 export interface ExportProgress {
   signal?: AbortSignal;
   /** Called with 0 first, then after each page; awaited, so it may write. */
   onProgress?: (done: number, total: number) => Promise<void> | void;
+  /** Names the export in its `reveal` audit entry (the job id; default a new UUID). */
+  exportId?: string;
 }
 
 const kinds = { Individual: 'individual', Group: 'group' } as const;
@@ -60,7 +87,7 @@ export class ExportService {
   async start(actor: Actor, request: ExportRequest): Promise<JobView> {
     const search = request.search ?? {};
     await this.prepare(actor, request.resourceType, search);
-    const payload: ExportPayload = { resourceType: request.resourceType, search, actor: { type: actor.type, id: actor.id, scopes: [...actor.scopes] } };
+    const payload: ExportPayload = { resourceType: request.resourceType, search, actor: storeActor(actor) };
     return enqueueJob(this.db, { type: EXPORT_JOB, payload, createdBy: actor.id, maxAttempts: 3 });
   }
 
@@ -72,13 +99,20 @@ export class ExportService {
     await options.onProgress?.(0, total);
     let rows = 0;
     const service = this;
+    // Masked as in API responses unless the actor holds pii:reveal; then the reveal is audited,
+    // once for the whole export (which fields, how many records; never the values).
+    const revealedFields = new Set<string>();
+    let revealedRecords = 0;
     async function* records(): AsyncGenerator<string[]> {
       for await (const page of matches.pages(service.options.pageSize ?? DEFAULT_PAGE_SIZE)) {
+        const { records: shown, revealed } = discloseRegistrants(actor, page as Array<IndividualView | GroupView>);
+        revealedRecords += revealed.length;
+        for (const item of revealed) for (const field of item.fields) revealedFields.add(field);
         if (resourceType === 'Individual') {
-          const households = await service.search.householdsOf(page.map((view) => view.id));
-          for (const view of page as IndividualView[]) yield recordOf(individualColumns, { ...view, households: households.get(view.id) ?? [] });
+          const households = await service.search.householdsOf(actor, page.map((view) => view.id));
+          for (const view of shown as IndividualView[]) yield recordOf(individualColumns, { ...view, households: households.get(view.id) ?? [] });
         } else {
-          for (const view of page as GroupView[]) yield recordOf(groupColumns, view);
+          for (const view of shown as GroupView[]) yield recordOf(groupColumns, view);
         }
         rows += page.length;
         await options.onProgress?.(rows, Math.max(total, rows));
@@ -86,6 +120,12 @@ export class ExportService {
     }
     const headers = resourceType === 'Individual' ? headersOf(individualColumns) : headersOf(groupColumns);
     await pipeline(Readable.from(records()), stringify({ header: true, columns: headers }), destination, { signal: options.signal });
+    if (revealedRecords > 0) {
+      await recordAudit(this.db, { actor }, {
+        action: 'reveal', entityType: 'export', entityId: options.exportId ?? crypto.randomUUID(),
+        after: { resourceType, fields: [...revealedFields].sort(), records: revealedRecords, searchParameters: Object.keys(request.search ?? {}).sort() },
+      });
+    }
     return { rows, total };
   }
 
@@ -101,9 +141,10 @@ export class ExportService {
       createdBy: actor.id,
     });
     try {
-      const { rows } = await this.writeCsv({ ...actor, scopes: new Set(actor.scopes) }, { resourceType, search }, writer.writable(), {
+      const { rows } = await this.writeCsv(restoreActor(actor), { resourceType, search }, writer.writable(), {
         signal,
         onProgress: (done, total) => reportProgress(done, total),
+        exportId: job.id,
       });
       await reportProgress(rows, rows); // the count can drift while a live registry is read
       return { rows, fileId: writer.file.uuid };
@@ -138,7 +179,8 @@ export class ExportService {
     const problems = searchValidators[resourceType](search, '/search');
     if (problems.length > 0) throw new AppError('unknown_parameter', `Unknown or malformed search parameter: ${describe(problems)}`, problems);
     try {
-      return await this.search.matches(kinds[resourceType], search);
+      // The actor's area limits narrow the rows exactly as they narrow a search.
+      return await this.search.matches(actor, kinds[resourceType], search);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       // The search reports query-string paths (query:name); here they are body paths.

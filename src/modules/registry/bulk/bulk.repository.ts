@@ -1,84 +1,115 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Queryable } from '../../../platform/database/database.js';
-import type { RegistrantKind } from '../registry.tables.js';
+import type { Address, Phone, RegistrantKind } from '../registry.tables.js';
+import type { RegistryEncryption } from '../registry.encryption.js';
 
 // Multi-row statements for bulk writes. Rows travel as one JSON parameter expanded by
 // jsonb_to_recordset: one round trip per batch, no parameter-count limit, same SQL on PGlite and PostgreSQL.
+// Phones, addresses and identifier values are encrypted here (registry.encryption.ts), so only
+// ciphertexts and blind indexes travel to the database.
 
 export interface RegistrantInsert {
   uuid: string; kind: RegistrantKind; groupType: string | null;
   givenName: string | null; familyName: string | null; additionalName: string | null; displayName: string; nameSearch: string;
   birthDate: string | null; gender: string | null; civilStatus: string | null; areaId: number | null;
-  addresses: unknown[]; phones: unknown[]; email: string | null; hasDisability: boolean | null; disabilityTypes: string[] | null;
+  addresses: Address[]; phones: Phone[]; email: string | null; hasDisability: boolean | null; disabilityTypes: string[] | null;
   monthlyIncome: string | null; incomeCurrency: string | null; custom: Record<string, unknown>; sourceSystem: string | null;
 }
 
 const registrantRecord = sql.raw(`(
   uuid uuid, "kind" text, "groupType" text, "givenName" text, "familyName" text, "additionalName" text, "displayName" text,
-  "nameSearch" text, "birthDate" date, gender text, "civilStatus" text, "areaId" bigint, addresses jsonb, phones jsonb,
+  "nameSearch" text, "birthDate" date, gender text, "civilStatus" text, "areaId" bigint,
+  "addressesEncrypted" text, "phonesEncrypted" text, "phoneIndexes" text[],
   email text, "hasDisability" boolean, "disabilityTypes" text[], "monthlyIncome" numeric, "incomeCurrency" text,
   custom jsonb, "sourceSystem" text, id bigint)`);
 
 const registrantColumns = sql.raw(`uuid, kind, group_type, given_name, family_name, additional_name, display_name, name_search,
-  birth_date, gender, civil_status, area_id, addresses, phones, email, has_disability, disability_types, monthly_income,
+  birth_date, gender, civil_status, area_id, addresses_encrypted, phones_encrypted, phone_indexes, email, has_disability, disability_types, monthly_income,
   income_currency, custom, source_system`);
 
 const registrantValues = sql.raw(`v.uuid, v."kind", v."groupType", v."givenName", v."familyName", v."additionalName", v."displayName",
-  v."nameSearch", v."birthDate", v.gender, v."civilStatus", v."areaId", coalesce(v.addresses, '[]'), coalesce(v.phones, '[]'), v.email,
+  v."nameSearch", v."birthDate", v.gender, v."civilStatus", v."areaId", v."addressesEncrypted", v."phonesEncrypted", coalesce(v."phoneIndexes", '{}'), v.email,
   v."hasDisability", v."disabilityTypes", v."monthlyIncome", v."incomeCurrency", coalesce(v.custom, '{}'), v."sourceSystem"`);
 
-export async function insertRegistrantsBulk(db: Queryable, rows: RegistrantInsert[]): Promise<Map<string, number>> {
+/** The rows with their phones and addresses replaced by ciphertexts and blind indexes. */
+function encryptedRows<R extends { uuid: string; phones: Phone[]; addresses: Address[] }>(rows: R[], encryption: RegistryEncryption) {
+  return rows.map(({ phones, addresses, ...row }) => ({ ...row, ...encryption.encryptContacts(row.uuid, { phones, addresses }) }));
+}
+
+export async function insertRegistrantsBulk(db: Queryable, rows: RegistrantInsert[], encryption: RegistryEncryption): Promise<Map<string, number>> {
   if (rows.length === 0) return new Map();
+  await encryption.prepareToWrite();
   const inserted = await queryRows<{ id: number; uuid: string }>(db, sql`
     insert into registrants (${registrantColumns})
-    select ${registrantValues} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v${registrantRecord}
+    select ${registrantValues} from jsonb_to_recordset(${JSON.stringify(encryptedRows(rows, encryption))}::jsonb) as v${registrantRecord}
     returning id, uuid`);
   return new Map(inserted.map((row) => [row.uuid, Number(row.id)]));
 }
 
 /** Overwrites the person fields of existing registrants (by id) and bumps their versions. */
-export async function updateRegistrantsBulk(db: Queryable, rows: Array<Omit<RegistrantInsert, 'uuid' | 'kind' | 'groupType'> & { id: number }>): Promise<void> {
+export async function updateRegistrantsBulk(db: Queryable, rows: Array<Omit<RegistrantInsert, 'kind' | 'groupType'> & { id: number }>, encryption: RegistryEncryption): Promise<void> {
   if (rows.length === 0) return;
+  await encryption.prepareToWrite();
   await db.execute(sql`
     update registrants as r set
       given_name = v."givenName", family_name = v."familyName", additional_name = v."additionalName", display_name = v."displayName",
       name_search = v."nameSearch", birth_date = v."birthDate", gender = v.gender, civil_status = v."civilStatus", area_id = v."areaId",
-      addresses = coalesce(v.addresses, '[]'), phones = coalesce(v.phones, '[]'), email = v.email, has_disability = v."hasDisability",
+      addresses = null, phones = null, addresses_encrypted = v."addressesEncrypted", phones_encrypted = v."phonesEncrypted",
+      phone_indexes = coalesce(v."phoneIndexes", '{}'), email = v.email, has_disability = v."hasDisability",
       disability_types = v."disabilityTypes", monthly_income = v."monthlyIncome", income_currency = v."incomeCurrency",
       custom = coalesce(v.custom, '{}'), source_system = v."sourceSystem", version = r.version + 1, updated_at = now()
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v${registrantRecord}
+    from jsonb_to_recordset(${JSON.stringify(encryptedRows(rows, encryption))}::jsonb) as v${registrantRecord}
     where r.id = v.id`);
 }
 
 export interface ExistingIdentifier { idType: string; value: string; registrantId: number; kind: RegistrantKind; uuid: string }
 
-/** The live identifiers among the given (type, value) pairs, with whom they belong to. */
-export async function findLiveIdentifiersBulk(db: Queryable, pairs: Array<{ idType: string; value: string }>): Promise<ExistingIdentifier[]> {
+/**
+ * The live identifiers among the given (type, value) pairs, with whom they belong to: matched by
+ * blind index, or by plaintext for rows written before encryption at rest and not yet converted.
+ */
+export async function findLiveIdentifiersBulk(db: Queryable, pairs: Array<{ idType: string; value: string }>, encryption: RegistryEncryption): Promise<ExistingIdentifier[]> {
   if (pairs.length === 0) return [];
+  const keyed = pairs.map(({ idType, value }) => ({ idType, value, valueIndex: encryption.identifierIndex(idType, value) }));
   const rows = await queryRows<{ id_type: string; value: string; registrant_id: number; kind: RegistrantKind; uuid: string }>(db, sql`
-    select i.id_type, i.value, i.registrant_id, r.kind, r.uuid
-    from jsonb_to_recordset(${JSON.stringify(pairs)}::jsonb) as p("idType" text, value text)
-    join identifiers i on i.id_type = p."idType" and i.value = p.value and i.is_valid
+    with p as (select * from jsonb_to_recordset(${JSON.stringify(keyed)}::jsonb) as p("idType" text, value text, "valueIndex" text))
+    select p."idType" as id_type, p.value, i.registrant_id, r.kind, r.uuid
+    from p join identifiers i on i.id_type = p."idType" and i.value_index = p."valueIndex" and i.is_valid
+    join registrants r on r.id = i.registrant_id
+    union all
+    select p."idType", p.value, i.registrant_id, r.kind, r.uuid
+    from p join identifiers i on i.id_type = p."idType" and i.value = p.value and i.is_valid
     join registrants r on r.id = i.registrant_id`);
   return rows.map((row) => ({ idType: row.id_type, value: row.value, registrantId: Number(row.registrant_id), kind: row.kind, uuid: row.uuid }));
 }
 
-export async function insertIdentifiersBulk(db: Queryable, rows: Array<{ registrantId: number; idType: string; value: string; issuedOn: string | null; expiresOn: string | null }>): Promise<void> {
+export async function insertIdentifiersBulk(db: Queryable, rows: Array<{ registrantId: number; idType: string; value: string; issuedOn: string | null; expiresOn: string | null }>, encryption: RegistryEncryption): Promise<void> {
   if (rows.length === 0) return;
+  await encryption.prepareToWrite();
+  const encrypted = rows.map(({ value, ...row }) => {
+    const { valueEncrypted, valueIndex } = encryption.encryptIdentifier(row.registrantId, row.idType, value);
+    return { ...row, valueEncrypted, valueIndex };
+  });
   await db.execute(sql`
-    insert into identifiers (registrant_id, id_type, value, issued_on, expires_on)
-    select v."registrantId", v."idType", v.value, v."issuedOn", v."expiresOn"
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v("registrantId" bigint, "idType" text, value text, "issuedOn" date, "expiresOn" date)`);
+    insert into identifiers (registrant_id, id_type, value_encrypted, value_index, issued_on, expires_on)
+    select v."registrantId", v."idType", v."valueEncrypted", v."valueIndex", v."issuedOn", v."expiresOn"
+    from jsonb_to_recordset(${JSON.stringify(encrypted)}::jsonb) as v("registrantId" bigint, "idType" text, "valueEncrypted" text, "valueIndex" text, "issuedOn" date, "expiresOn" date)`);
 }
 
-export async function findRegistrantRowsBulk(db: Queryable, ids: number[]) {
+/** The person fields of registrants, phones and addresses decrypted. */
+export async function findRegistrantRowsBulk(db: Queryable, ids: number[], encryption: RegistryEncryption) {
   if (ids.length === 0) return [];
-  return queryRows<Record<string, unknown> & { id: number; uuid: string; version: number }>(db, sql`
+  const rows = await queryRows<Record<string, unknown> & {
+    id: number; uuid: string; version: number; phones: Phone[] | null; addresses: Address[] | null; phonesEncrypted: string | null; addressesEncrypted: string | null;
+  }>(db, sql`
     select id, uuid, version, given_name as "givenName", family_name as "familyName", additional_name as "additionalName",
       display_name as "displayName", birth_date as "birthDate", gender, civil_status as "civilStatus", area_id as "areaId",
-      addresses, phones, email, has_disability as "hasDisability", disability_types as "disabilityTypes",
+      addresses, phones, addresses_encrypted as "addressesEncrypted", phones_encrypted as "phonesEncrypted", email,
+      has_disability as "hasDisability", disability_types as "disabilityTypes",
       monthly_income as "monthlyIncome", income_currency as "incomeCurrency", custom, source_system as "sourceSystem"
     from registrants where id in (select unnest(${`{${ids.join(',')}}`}::bigint[]))`);
+  await encryption.prepareToRead(rows.flatMap((row) => [row.phonesEncrypted, row.addressesEncrypted]));
+  return rows.map(({ phonesEncrypted: _phones, addressesEncrypted: _addresses, ...row }) => ({ ...row, ...encryption.decryptContacts({ ...row, phonesEncrypted: _phones, addressesEncrypted: _addresses }) }));
 }
 
 export async function findActiveMembershipsBulk(db: Queryable, groupIds: number[]): Promise<Array<{ groupId: number; individualId: number; role: string }>> {
