@@ -8,12 +8,19 @@ import { jobQueueStats } from './platform/jobs/job-queue.js';
 import { buildHttpServer, type HttpServer } from './platform/http/server.js';
 import { ApiClientService } from './modules/api-clients/api-clients.service.js';
 import { apiClientRoutes } from './modules/api-clients/api-clients.routes.js';
+import { apiClientAdminRoutes } from './modules/api-clients/api-clients.admin.routes.js';
+import { UserService } from './modules/users/users.service.js';
+import { SessionService } from './modules/users/sessions.service.js';
+import { userRoutes } from './modules/users/users.routes.js';
+import { authRoutes } from './modules/users/auth.routes.js';
 import { VocabularyService } from './modules/vocabularies/vocabularies.service.js';
 import { vocabularyRoutes } from './modules/vocabularies/vocabularies.routes.js';
 import { AreaService } from './modules/areas/areas.service.js';
 import { areaRoutes } from './modules/areas/areas.routes.js';
 import { RegistryService } from './modules/registry/registry.service.js';
 import { registryRoutes } from './modules/registry/registry.routes.js';
+import { ConsentService } from './modules/consents/consents.service.js';
+import { consentRoutes } from './modules/consents/consents.routes.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
 import { jobRoutes } from './platform/jobs/job.routes.js';
@@ -21,18 +28,32 @@ import { auditRoutes } from './platform/audit/audit.routes.js';
 import { EXPORT_JOB, ExportService } from './modules/bulk-data/export/export.service.js';
 import { exportRoutes } from './modules/bulk-data/export/export.routes.js';
 import { IMPORT_JOB, ImportService } from './modules/bulk-data/import/import.service.js';
+import { LocalKeyProvider, resolveKek, type KeyProvider } from './platform/crypto/key-provider.js';
+import { KeyRing } from './platform/crypto/key-ring.js';
+import { REENCRYPT_JOB, ReencryptionService } from './platform/privacy/reencryption.js';
+import { RegistryEncryption } from './modules/registry/registry.encryption.js';
+import { registryReencryptionTargets } from './modules/registry/reencryption.repository.js';
 import { ImportMappingService } from './modules/bulk-data/import/import-mappings.service.js';
 import { importRoutes } from './modules/bulk-data/import/import.routes.js';
 
 /** Every service of the system, wired once. Modules reach each other only through these. */
 export interface Services {
   apiClients: ApiClientService;
+  users: UserService;
+  sessions: SessionService;
   vocabularies: VocabularyService;
   areas: AreaService;
   registry: RegistryService;
+  consents: ConsentService;
   bundles: BundleService;
   exports: ExportService;
   imports: ImportService;
+}
+
+/** Encryption at rest: the unwrapped keys and the job rewriting ciphertexts under the newest key. */
+export interface EncryptionServices {
+  keyRing: KeyRing;
+  reencryption: ReencryptionService;
 }
 
 export interface System {
@@ -40,6 +61,7 @@ export interface System {
   logger: Logger;
   database: Database;
   keys: SigningKeyStore;
+  encryption: EncryptionServices;
   services: Services;
   jobs: JobRunner;
   http: HttpServer;
@@ -51,11 +73,22 @@ export interface System {
  * The composition root: opens the database, applies migrations, wires services and routes.
  * Used by `commonweal serve`, the CLI commands and the tests alike.
  */
-export async function createSystem(config: Config, options: { database?: Database; logger?: Logger } = {}): Promise<System> {
+export async function createSystem(config: Config, options: { database?: Database; logger?: Logger; keyProvider?: KeyProvider } = {}): Promise<System> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const database = options.database ?? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
   const { db } = database;
   await runMigrations(database);
+
+  // The data keys, unwrapped by the KEK (a KMS plugs in as `keyProvider`). A KEK that is not this
+  // database's stops the start here, with a message saying so.
+  let keyRing: KeyRing;
+  try {
+    keyRing = await KeyRing.open(db, options.keyProvider ?? new LocalKeyProvider(resolveKek(config, logger).kek));
+  } catch (error) {
+    if (!options.database) await database.close();
+    throw error;
+  }
+  const registryEncryption = new RegistryEncryption(keyRing);
 
   const keys = new SigningKeyStore(db);
   await keys.load();
@@ -64,12 +97,15 @@ export async function createSystem(config: Config, options: { database?: Databas
   const vocabularies = new VocabularyService(db);
   await vocabularies.installSystemVocabularies();
   const areas = new AreaService(db, vocabularies);
-  const registry = new RegistryService(db, vocabularies, areas, { defaultPhoneRegion: config.defaultPhoneRegion });
+  const registry = new RegistryService(db, vocabularies, areas, registryEncryption, { defaultPhoneRegion: config.defaultPhoneRegion });
   const bundles = new BundleService(db, registry);
-  const apiClients = new ApiClientService(db, tokens);
+  const consents = new ConsentService(db, registry);
+  const apiClients = new ApiClientService(db, tokens, areas);
+  const users = new UserService(db, areas);
+  const sessions = new SessionService(db);
   const exports = new ExportService(db, registry.search);
   const imports = new ImportService(db, registry, new ImportMappingService(db, vocabularies));
-  const services: Services = { apiClients, vocabularies, areas, registry, bundles, exports, imports };
+  const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, bundles, exports, imports };
 
   const jobs = new JobRunner({
     db,
@@ -80,12 +116,20 @@ export async function createSystem(config: Config, options: { database?: Databas
   });
   jobs.register(EXPORT_JOB, exports.runJob.bind(exports));
   jobs.register(IMPORT_JOB, imports.runJob.bind(imports));
+  const reencryption = new ReencryptionService(db, keyRing, registryReencryptionTargets(registryEncryption));
+  jobs.register(REENCRYPT_JOB, reencryption.runJob.bind(reencryption));
+  // Rows written before encryption at rest (an upgraded database) are converted in the background.
+  if (await reencryption.legacyRowsPresent()) {
+    const { job } = await reencryption.enqueue('system');
+    logger.warn({ jobId: job.id }, 'Personal data written before encryption at rest is still stored in clear: the privacy.reencrypt job converts it (see GET /api/v2/Job/{id})');
+  }
 
   const http = await buildHttpServer({
-    logger: { level: config.logLevel },
+    logger,
     publicUrl: config.publicUrl,
     db,
     tokens,
+    sessions,
     metrics: { jobCounts: () => jobQueueStats(db), poolStats: () => database.poolStats() },
     readiness: async () => ({
       database: await db.execute(rawSql`select 1`).then(() => true, () => false),
@@ -94,9 +138,13 @@ export async function createSystem(config: Config, options: { database?: Databas
     }),
     routes: [
       apiClientRoutes(apiClients, keys),
+      apiClientAdminRoutes(apiClients),
+      authRoutes(sessions, config.publicUrl),
+      userRoutes(users),
       vocabularyRoutes(vocabularies, config.publicUrl),
       areaRoutes(areas, config.publicUrl),
-      registryRoutes(registry, config.publicUrl),
+      registryRoutes(registry, config.publicUrl, consents),
+      consentRoutes(consents),
       bundleRoutes(bundles),
       jobRoutes(db),
       auditRoutes(db, config.publicUrl),
@@ -106,7 +154,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   });
 
   return {
-    config, logger, database, keys, services, jobs, http,
+    config, logger, database, keys, encryption: { keyRing, reencryption }, services, jobs, http,
     close: async () => {
       await http.close();
       await jobs.stop(config.shutdownGraceMs);

@@ -4,7 +4,12 @@ import { serveCommand } from './serve.js';
 import { migrateCommand } from './migrate.js';
 import { seedCommand } from './seed.js';
 import { clientCreateCommand, clientListCommand } from './client.js';
+import { importCommand, type ImportCommandOptions } from './import.js';
 import { auditSealCommand, auditVerifyCommand } from './audit.js';
+import { userCreateCommand, userListCommand, userSetPasswordCommand, userSetRolesCommand, userUnlockCommand, type UserCreateOptions } from './users.js';
+import { clientRotateSecretCommand, clientUpdateCommand, type ClientUpdateOptions } from './client-admin.js';
+import { keysListCommand, keysRetireCommand, keysRotateCommand } from './keys.js';
+import { keysReencryptCommand, keysRotateDataKeyCommand, keysRotateKekCommand, type RotateKekOptions } from './data-keys.js';
 import { exportCommand, type ExportCommandOptions } from './export.js';
 
 const positiveInteger = (value: string) => {
@@ -33,6 +38,19 @@ program.command('export').description('Export every individual or group matching
   .option('--param <name=value>', 'any other search parameter, e.g. gender=2 or birthdate=ge2000-01-01 (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
   .action(async (options: ExportCommandOptions) => exportCommand(loadConfig(), options));
 
+program.command('import').description('Import individuals and households from a CSV or XLSX file (resumable: run it again to continue)')
+  .argument('<file>', 'the .csv or .xlsx file; its first row is the header')
+  .option('--mapping <name>', 'a saved import mapping')
+  .option('--mapping-file <file>', 'a mapping document (JSON): {"columns": {"<header>": "<field>"}, "defaults": {}, "options": {}}')
+  .option('--save-mapping <name>', 'save the --mapping-file under this name for later imports')
+  .option('--format <format>', 'csv or xlsx (default: from the file name)', (value: string) => {
+    if (value !== 'csv' && value !== 'xlsx') throw new InvalidArgumentError('must be csv or xlsx');
+    return value;
+  })
+  .option('--batch-size <n>', 'rows per transaction', positiveInteger, 1000)
+  .option('--report <file>', 'write the rejected rows (row, column, value, reason) to this CSV file')
+  .action(async (file: string, options: ImportCommandOptions) => importCommand(loadConfig(), file, options));
+
 const client = program.command('client').description('Manage API clients (OAuth 2.0 client credentials)');
 client.command('create').description('Create an API client and print its id and one-time secret')
   .requiredOption('--name <name>', 'a name people recognise, e.g. "Ministry dashboard"')
@@ -41,6 +59,64 @@ client.command('create').description('Create an API client and print its id and 
   .action(async (options: { name: string; scopes: string; json?: boolean }) => clientCreateCommand(loadConfig(), options));
 client.command('list').description('List API clients').option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => clientListCommand(loadConfig(), options));
+client.command('rotate-secret').description('Issue a new client secret (printed once); the previous one keeps working for a grace period')
+  .requiredOption('--client-id <id>', 'the client')
+  .option('--grace-seconds <n>', 'how long the previous secret keeps working (0 = not at all)', (value: string) => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('must be a whole number of seconds');
+    return number;
+  }, 86400)
+  .option('--json', 'print JSON for scripts')
+  .action(async (options: { clientId: string; graceSeconds: number; json?: boolean }) => clientRotateSecretCommand(loadConfig(), options));
+client.command('update').description('Change the restrictions of an API client (only the options given change)')
+  .requiredOption('--client-id <id>', 'the client')
+  .option('--areas <codes>', 'comma-separated area codes the client is limited to ("" = everywhere)')
+  .option('--legal-basis <basis>', 'consent, contract, legal-obligation, vital-interest, public-task or legitimate-interest')
+  .option('--rate-limit <n>', 'requests per minute', positiveInteger)
+  .option('--token-ttl <seconds>', 'lifetime of its access tokens (60 to 86400)', positiveInteger)
+  .action(async (options: ClientUpdateOptions) => clientUpdateCommand(loadConfig(), options));
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const user = program.command('user').description('Manage staff accounts (sign-in with a password, roles from the permission matrix)');
+user.command('create').description('Create a staff account; prints a generated password once unless --password-stdin')
+  .requiredOption('--username <name>', 'login name (letters, digits, . _ -)')
+  .requiredOption('--name <name>', 'display name')
+  .option('--email <email>', 'email address')
+  .option('--role <role>', 'ROLE or ROLE@AREA,AREA (repeatable), e.g. --role registrar@DM01', collect, [] as string[])
+  .option('--password-stdin', 'read the password from standard input')
+  .option('--json', 'print JSON for scripts')
+  .action(async (options: UserCreateOptions) => userCreateCommand(loadConfig(), options));
+user.command('list').description('List staff accounts with their roles').option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => userListCommand(loadConfig(), options));
+user.command('set-roles').description('Replace every role of a user (no --role = no roles)')
+  .requiredOption('--username <name>', 'the user')
+  .option('--role <role>', 'ROLE or ROLE@AREA,AREA (repeatable)', collect, [] as string[])
+  .action(async (options: { username: string; role: string[] }) => userSetRolesCommand(loadConfig(), options));
+user.command('unlock').description('Lift a lockout after failed sign-ins').requiredOption('--username <name>', 'the user')
+  .action(async (options: { username: string }) => userUnlockCommand(loadConfig(), options));
+user.command('set-password').description('Set a new password (ends the user\'s sessions); prints a generated one unless --password-stdin')
+  .requiredOption('--username <name>', 'the user')
+  .option('--password-stdin', 'read the password from standard input')
+  .action(async (options: { username: string; passwordStdin?: boolean }) => userSetPasswordCommand(loadConfig(), options));
+
+const keys = program.command('keys').description('Keys that sign access tokens (published at /.well-known/jwks.json) and keys of encryption at rest');
+keys.command('rotate').description('Add a new signing key; older keys keep verifying until retired').option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => keysRotateCommand(loadConfig(), options));
+keys.command('retire').description('Stop accepting tokens signed by a key (never the newest)').requiredOption('--kid <kid>', 'the key id')
+  .action(async (options: { kid: string }) => keysRetireCommand(loadConfig(), options));
+keys.command('list').description('List signing keys').option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => keysListCommand(loadConfig(), options));
+keys.command('rotate-data-key').description('Add a new data-encryption key: new values are encrypted with it, older ciphertexts stay readable').option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => keysRotateDataKeyCommand(loadConfig(), options));
+keys.command('reencrypt').description('Queue the background job rewriting every ciphertext (and any pre-encryption plaintext) under the newest data key')
+  .option('--run', 'run the job in this process now instead of leaving it to a server')
+  .option('--json', 'print JSON')
+  .action(async (options: { run?: boolean; json?: boolean }) => keysReencryptCommand(loadConfig(), options));
+keys.command('rotate-kek').description('Rewrap the data keys under a new key-encryption key (the data itself is not rewritten)')
+  .requiredOption('--new-kek-file <file>', 'file holding the new KEK (base64 of 32 bytes)')
+  .option('--generate', 'first write a new random KEK into that file (mode 0600; it must not exist)')
+  .option('--json', 'print JSON')
+  .action(async (options: RotateKekOptions) => keysRotateKekCommand(loadConfig(), options));
 
 const audit = program.command('audit').description('The tamper-evident audit log');
 audit.command('verify').description('Recompute the hash chain: exit code 1 if an entry was edited or deleted').option('--json', 'print JSON')

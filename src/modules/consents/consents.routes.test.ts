@@ -235,3 +235,18 @@ describe('Consent API: /api/v2/Individual/:ref/consents, /api/v2/Consent/:id', (
     assert.equal((await consentAudit()).length, 1);
   });
 });
+
+describe('consents and area scoping', () => {
+  test('an actor limited to other areas cannot record or list consents of a registrant outside them', async () => {
+    const system = await createTestSystem();
+    try {
+      const person = await system.services.registry.createIndividual({ actor: systemActor('test') }, { name: { given: 'Outside' } });
+      const limited = { actor: { type: 'client' as const, id: 'area-bound', scopes: new Set(['consent:read', 'consent:write', 'individual:read']), areaLimits: new Map([['*', ['NOWHERE']]]) } };
+      await assert.rejects(system.services.consents.listFor(limited, 'individual', person.id), (error: { code?: string }) => error.code === 'not_found');
+      await assert.rejects(system.services.consents.create(limited, 'individual', person.id, { status: 'requested', ...wfpTerms } as never), (error: { code?: string }) => error.code === 'not_found');
+      assert.deepEqual(await system.services.consents.listFor({ actor: systemActor('test') }, 'individual', person.id), []);
+    } finally {
+      await system.close();
+    }
+  });
+});

@@ -39,7 +39,7 @@ export function consentRoutes(consents: ConsentService) {
         schema: { tags, summary: `The consents of ${kind === 'individual' ? 'an individual' : 'a group'}, newest first`, params: RegistrantRefParams },
       }, async (request) => {
         const { ref } = request.params as { ref: string };
-        return { items: await consents.listFor(kind, ref) };
+        return { items: await consents.listFor({ actor: request.actor, requestId: String(request.id) }, kind, ref) };
       });
     }
 

@@ -4,6 +4,7 @@ import { AppError, type FieldProblem } from '../../platform/errors.js';
 import { recordAudit, type RequestContext } from '../../platform/audit/audit.js';
 import { systemActor, type Actor } from '../../platform/auth/access-tokens.js';
 import type { RegistrantKind } from '../registry/registry.tables.js';
+import type { AllowedAreas } from '../registry/registry-access.js';
 import type { ConsentStatus } from './consents.tables.js';
 import * as repository from './consents.repository.js';
 import type { ConsentRow, ConsentWithSubject, NewConsentRow } from './consents.repository.js';
@@ -15,7 +16,9 @@ import {
 
 /** What consents need from the registry: a registrant by UUID or `idtype|value` (404 when unknown). */
 export interface RegistrantResolver {
-  resolve(db: Queryable, ref: string, kind: RegistrantKind): Promise<{ id: number; uuid: string; isActive: boolean }>;
+  resolve(db: Queryable, ref: string, kind: RegistrantKind, path?: string, allowed?: AllowedAreas): Promise<{ id: number; uuid: string; isActive: boolean }>;
+  /** Area scoping: registrants outside the actor's areas are not found. */
+  access: { allowedAreaIds(actor: Actor, permission: `${RegistrantKind}:read`): Promise<AllowedAreas> };
 }
 
 export interface ConsentView {
@@ -76,7 +79,8 @@ export class ConsentService {
     const terms = checkTerms(input, now);
     const given = input.status === 'given';
     return this.db.transaction(async (tx) => {
-      const registrant = await this.registrants.resolve(tx, ref, kind);
+      const allowed = await this.registrants.access.allowedAreaIds(context.actor, `${kind}:read`);
+      const registrant = await this.registrants.resolve(tx, ref, kind, undefined, allowed);
       if (!registrant.isActive) throw new AppError('business_rule_violated', `The ${kind} is deactivated; reactivate it before recording a consent`);
       const row = await repository.insertConsent(tx, {
         ...terms,
@@ -95,8 +99,9 @@ export class ConsentService {
   }
 
   /** A registrant's consents, newest first. */
-  async listFor(kind: RegistrantKind, ref: string): Promise<ConsentView[]> {
-    const registrant = await this.registrants.resolve(this.db, ref, kind);
+  async listFor(context: RequestContext, kind: RegistrantKind, ref: string): Promise<ConsentView[]> {
+    const allowed = await this.registrants.access.allowedAreaIds(context.actor, `${kind}:read`);
+    const registrant = await this.registrants.resolve(this.db, ref, kind, undefined, allowed);
     const found = await repository.listConsentsOfRegistrant(this.db, registrant.id);
     return (await this.recordExpiries(found)).map(toView);
   }
