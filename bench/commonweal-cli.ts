@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { MemoryWatch } from './proc.js';
+import { benchKekEnvironment } from './encryption.js';
 
 export const REPOSITORY_ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(REPOSITORY_ROOT, 'bin', 'commonweal.mjs');
@@ -23,13 +24,19 @@ export interface CliRun {
   peakRssBytes: number;
 }
 
-/** The environment of every process the bench starts: quiet logs, no demo data, no stray job workers. */
+/**
+ * The environment of every process the bench starts: quiet logs, no demo data, no stray job workers,
+ * and one key-encryption key for all of them (the bench database's data keys are wrapped by it).
+ */
 export function commonwealEnvironment(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...benchKekEnvironment(),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
     SEED_DEMO_DATA: 'false',
+    // The load generator is one client sending thousands of requests a second: no per-client limit.
+    RATE_LIMIT_PER_MINUTE: '0',
     ...extra,
   };
 }

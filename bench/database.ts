@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { DEFAULT_DEMO_SEED } from '../src/modules/demo-data/seed-registry.js';
 import { demoHouseholdId } from '../src/modules/demo-data/identifiers.js';
+import { loadIdentifierIndexer } from './encryption.js';
 
 // The bench's own direct access to the database: preparing it, counting what it holds, and sampling
 // keys before the run. Nothing here runs while latencies are measured.
@@ -63,13 +64,18 @@ export async function countData(databaseUrl: string): Promise<DataSize> {
  * standing means all of them do.
  */
 export async function holdsSeededHouseholds(databaseUrl: string, households: number): Promise<boolean> {
+  const ids = [demoHouseholdId(DEFAULT_DEMO_SEED, 0), demoHouseholdId(DEFAULT_DEMO_SEED, households - 1)];
+  // Identifier values are encrypted at rest: found by blind index (or in clear, in rows not yet converted).
+  const indexer = await loadIdentifierIndexer(databaseUrl).catch(() => undefined);
   return withClient(databaseUrl, async (client) => {
     const { rows: [table] } = await client.query<{ exists: boolean }>("select to_regclass('public.identifiers') is not null as exists");
     if (!table?.exists) return false;
-    const { rowCount } = await client.query(
-      "select 1 from identifiers where id_type = 'household-id' and value = any($1) and is_valid",
-      [[demoHouseholdId(DEFAULT_DEMO_SEED, 0), demoHouseholdId(DEFAULT_DEMO_SEED, households - 1)]],
-    );
+    const { rowCount } = indexer
+      ? await client.query(
+        "select 1 from identifiers where id_type = 'household-id' and (value_index = any($1) or value = any($2)) and is_valid",
+        [ids.map((id) => indexer('household-id', id)), ids],
+      )
+      : await client.query("select 1 from identifiers where id_type = 'household-id' and value = any($1) and is_valid", [ids]);
     return rowCount === 2;
   });
 }

@@ -40,7 +40,7 @@ export function buildScenarios(keys: KeyPools): Scenario[] {
       kind: 'read',
       path: (random) => `/api/v2/Individual/${encode(`national-id|${nationalIdOf(household(random))}`)}`,
       sql: (pool, random) => floor.individualByIdentifier(pool, 'national-id', nationalIdOf(household(random))),
-      mainStatement: (random) => ({ text: floor.statements.registrantByIdentifier, values: ['national-id', nationalIdOf(household(random)), true, 'individual'] }),
+      mainStatement: (random) => ({ text: floor.statements.registrantByIdentifier, values: floor.identifierLookupValues('national-id', nationalIdOf(household(random)), 'individual') }),
     },
     {
       id: 'name-search',
@@ -67,7 +67,7 @@ export function buildScenarios(keys: KeyPools): Scenario[] {
       kind: 'read',
       path: (random) => `/api/v2/Group/${encode(`household-id|${householdIdOf(household(random))}`)}`,
       sql: (pool, random) => floor.groupWithMembers(pool, 'household-id', householdIdOf(household(random))),
-      mainStatement: (random) => ({ text: floor.statements.registrantByIdentifier, values: ['household-id', householdIdOf(household(random)), true, 'group'] }),
+      mainStatement: (random) => ({ text: floor.statements.registrantByIdentifier, values: floor.identifierLookupValues('household-id', householdIdOf(household(random)), 'group') }),
     },
   ];
 }

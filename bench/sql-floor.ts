@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { loadIdentifierIndexer, type IdentifierIndexer } from './encryption.js';
 
 // The floor: the statements the API runs for a request, sent as raw SQL through `pg` from the bench
 // process, one after another as the API sends them, with nothing in between. Texts, parameters and
@@ -12,10 +13,10 @@ const query = async (pool: pg.Pool, text: string, values: unknown[]): Promise<Ro
 
 const placeholders = (count: number, first = 1) => Array.from({ length: count }, (_, index) => `$${first + index}`).join(', ');
 
-const REGISTRANT_COLUMNS = ['id', 'uuid', 'kind', 'group_type', 'given_name', 'family_name', 'additional_name', 'display_name', 'name_search', 'birth_date', 'gender', 'civil_status', 'area_id', 'addresses', 'phones', 'email', 'has_disability', 'disability_types', 'monthly_income', 'income_currency', 'custom', 'is_active', 'deactivation_reason', 'deactivated_at', 'source_system', 'version', 'created_at', 'updated_at'];
+const REGISTRANT_COLUMNS = ['id', 'uuid', 'kind', 'group_type', 'given_name', 'family_name', 'additional_name', 'display_name', 'name_search', 'birth_date', 'gender', 'civil_status', 'area_id', 'addresses', 'phones', 'addresses_encrypted', 'phones_encrypted', 'phone_indexes', 'email', 'has_disability', 'disability_types', 'monthly_income', 'income_currency', 'custom', 'is_active', 'deactivation_reason', 'deactivated_at', 'source_system', 'version', 'created_at', 'updated_at'];
 const registrantColumns = REGISTRANT_COLUMNS.map((column) => `"${column}"`).join(', ');
 const qualifiedRegistrantColumns = REGISTRANT_COLUMNS.map((column) => `"registrants"."${column}"`).join(', ');
-const IDENTIFIER_COLUMNS = '"id", "registrant_id", "id_type", "value", "is_valid", "invalid_reason", "issued_on", "expires_on", "created_at", "invalidated_at"';
+const IDENTIFIER_COLUMNS = '"id", "registrant_id", "id_type", "value", "value_encrypted", "value_index", "is_valid", "invalid_reason", "issued_on", "expires_on", "created_at", "invalidated_at"';
 const MEMBERSHIP_COLUMNS = ['id', 'uuid', 'group_id', 'individual_id', 'role', 'start_date', 'end_date', 'end_reason', 'is_active', 'created_at', 'updated_at'].map((column) => `"memberships"."${column}"`).join(', ');
 const RELATIONSHIP_COLUMNS = ['id', 'uuid', 'source_id', 'target_id', 'relationship', 'start_date', 'end_date', 'created_at'].map((column) => `"relationships"."${column}"`).join(', ');
 const AREA_COLUMNS = '"id", "code", "name", "kind", "parent_id", "path", "depth", "version", "created_at", "updated_at", "deactivated_at"';
@@ -27,7 +28,7 @@ const AREA_ID = REGISTRANT_COLUMNS.indexOf('area_id');
 /** The main statements, exported so the report can show their plans (EXPLAIN ANALYZE). */
 export const statements = {
   registrantByUuid: `select ${registrantColumns} from "registrants" where ("registrants"."uuid" = $1 and "registrants"."kind" = $2)`,
-  registrantByIdentifier: `select ${qualifiedRegistrantColumns} from "identifiers" inner join "registrants" on "registrants"."id" = "identifiers"."registrant_id" where ("identifiers"."id_type" = $1 and "identifiers"."value" = $2 and "identifiers"."is_valid" = $3 and "registrants"."kind" = $4)`,
+  registrantByIdentifier: `select ${qualifiedRegistrantColumns} from "identifiers" inner join "registrants" on "registrants"."id" = "identifiers"."registrant_id" where ("identifiers"."id_type" = $1 and ("identifiers"."value_index" = $2 or "identifiers"."value" = $3) and "identifiers"."is_valid" = $4 and "registrants"."kind" = $5)`,
   identifiersOf: (count: number) => `select ${IDENTIFIER_COLUMNS} from "identifiers" where "identifiers"."registrant_id" in (${placeholders(count)}) order by "identifiers"."id" asc`,
   areaCodesOf: (count: number) => `select "id", "code" from "areas" where "areas"."id" in (${placeholders(count)})`,
   membershipsOfIndividual: `select ${MEMBERSHIP_COLUMNS}, "registrants"."uuid" from "memberships" inner join "registrants" on "registrants"."id" = "memberships"."group_id" where "memberships"."individual_id" = $1 order by "memberships"."is_active" desc, "memberships"."id" asc`,
@@ -38,6 +39,26 @@ export const statements = {
   areaSubtreeIds: 'select "id" from "areas" where "areas"."path" like $1',
   areaSearchPage: (areaCount: number) => `select ${registrantColumns} from "registrants" where ("registrants"."kind" = $1 and "registrants"."area_id" in (${placeholders(areaCount, 2)})) order by "registrants"."id" asc limit $${areaCount + 2}`,
 };
+
+// Identifier values are encrypted at rest: the API finds them by blind index (HMAC of type and
+// value, computed in the server), or in clear in rows from before encryption not yet converted.
+let indexer: IdentifierIndexer | undefined;
+const indexerLoads = new Map<string, Promise<void>>();
+
+async function ensureIndexer(pool: pg.Pool): Promise<void> {
+  const url = (pool as unknown as { options: { connectionString: string } }).options.connectionString;
+  let load = indexerLoads.get(url);
+  if (!load) {
+    load = loadIdentifierIndexer(url).then((loaded) => { indexer = loaded; });
+    indexerLoads.set(url, load);
+  }
+  await load;
+}
+
+/** The parameters of `statements.registrantByIdentifier` (after a floor query has loaded the keys). */
+export function identifierLookupValues(idType: string, value: string, kind: 'individual' | 'group'): unknown[] {
+  return [idType, indexer ? indexer(idType, value) : null, value, true, kind];
+}
 
 /** What every view needs besides the rows: their identifiers and area codes (RegistryService.viewContext). */
 async function viewContext(pool: pg.Pool, rows: Row[]): Promise<void> {
@@ -56,7 +77,8 @@ export async function individualByUuid(pool: pg.Pool, uuid: string): Promise<num
 
 /** GET /api/v2/Individual/national-id|VALUE — the same, found through the identifier. */
 export async function individualByIdentifier(pool: pg.Pool, idType: string, value: string): Promise<number> {
-  const rows = await query(pool, statements.registrantByIdentifier, [idType, value, true, 'individual']);
+  await ensureIndexer(pool);
+  const rows = await query(pool, statements.registrantByIdentifier, identifierLookupValues(idType, value, 'individual'));
   return individualDetails(pool, rows);
 }
 
@@ -71,7 +93,8 @@ async function individualDetails(pool: pg.Pool, rows: Row[]): Promise<number> {
 
 /** GET /api/v2/Group/household-id|VALUE — group, active members, view context. */
 export async function groupWithMembers(pool: pg.Pool, idType: string, value: string): Promise<number> {
-  const [row] = await query(pool, statements.registrantByIdentifier, [idType, value, true, 'group']);
+  await ensureIndexer(pool);
+  const [row] = await query(pool, statements.registrantByIdentifier, identifierLookupValues(idType, value, 'group'));
   if (!row) throw new Error('no such group');
   const members = await query(pool, statements.activeMembersOfGroup, [row[ID], true]);
   await viewContext(pool, [row]);

@@ -103,7 +103,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   const apiClients = new ApiClientService(db, tokens, areas);
   const users = new UserService(db, areas);
   const sessions = new SessionService(db);
-  const exports = new ExportService(db, registry.search);
+  const exports = new ExportService(db, registry.search, { disclosure: registry.disclosure });
   const imports = new ImportService(db, registry, new ImportMappingService(db, vocabularies));
   const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, bundles, exports, imports };
 
@@ -130,7 +130,9 @@ export async function createSystem(config: Config, options: { database?: Databas
     db,
     tokens,
     sessions,
+    encryptionKeys: keyRing,
     metrics: { jobCounts: () => jobQueueStats(db), poolStats: () => database.poolStats() },
+    rateLimitPerMinute: config.rateLimitPerMinute,
     readiness: async () => ({
       database: await db.execute(rawSql`select 1`).then(() => true, () => false),
       migrations: await migrationsAreApplied(db),

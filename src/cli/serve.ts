@@ -6,6 +6,7 @@ import { systemActor } from '../platform/auth/access-tokens.js';
 import { sealAuditLog } from '../platform/audit/audit-chain.js';
 import { purgeExpiredIdempotencyKeys } from '../platform/http/idempotency.js';
 import { seedRegistry } from '../modules/demo-data/seed-registry.js';
+import { ensureDemoUsers, type DemoAccount } from '../modules/users/demo-users.js';
 
 const DEMO_CLIENT_ID = 'demo-client';
 
@@ -14,9 +15,11 @@ export async function serveCommand(config: Config): Promise<void> {
   const system = await createSystem(config);
   const { logger } = system;
   let demoCredentials: { clientId: string; clientSecret: string } | undefined;
+  let demoAccounts: DemoAccount[] = [];
   if (config.seedDemoData) {
     await loadDemoDataIfEmpty(system);
     demoCredentials = await ensureDemoClient(system);
+    demoAccounts = await ensureDemoUsers(system.services.users, system.services.areas, config.dataDir);
   }
   if (config.jobWorkers > 0) system.jobs.start();
   // Idempotency keys are kept 24 hours; sweep the expired ones now and every hour.
@@ -37,6 +40,10 @@ export async function serveCommand(config: Config): Promise<void> {
   if (demoCredentials) {
     lines.push(`  Demo client:   client_id=${demoCredentials.clientId} client_secret=${demoCredentials.clientSecret}`);
     lines.push(`  Try:           curl -s -d grant_type=client_credentials -u ${demoCredentials.clientId}:${demoCredentials.clientSecret} ${config.publicUrl}/oauth2/client/token`);
+  }
+  if (demoAccounts.length > 0) {
+    lines.push(`  Sign in:       POST ${config.publicUrl}/auth/login {"username","password"} (demo staff, one per role; kept in ${config.dataDir}/demo-users.json)`);
+    for (const account of demoAccounts) lines.push(`    ${account.username.padEnd(32)} ${account.password}`);
   }
   console.log(lines.join('\n'));
 

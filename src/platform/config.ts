@@ -28,8 +28,13 @@ export interface Config {
   jobPollIntervalMs: number;
   jobLeaseSeconds: number;
   shutdownGraceMs: number;
+  rateLimitPerMinute: number;
   /** ISO 3166-1 alpha-2 region for phone numbers written without +country code. */
   defaultPhoneRegion: string | undefined;
+  /** Key-encryption key (base64 of 32 bytes) wrapping the data keys; see platform/crypto/key-provider.ts. */
+  encryptionKek: string | undefined;
+  /** A file holding the KEK (base64). Neither set: DATA_DIR/kek.key, generated on first start. */
+  encryptionKekFile: string | undefined;
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
@@ -52,7 +57,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       JOB_POLL_INTERVAL_MS: num({ default: 500, desc: 'How often idle workers look for jobs' }),
       JOB_LEASE_SECONDS: num({ default: 60, desc: 'A job not heartbeated for this long is taken over' }),
       DEFAULT_PHONE_REGION: str({ default: undefined, desc: 'Region (e.g. PH) for phone numbers without a country code' }),
+      RATE_LIMIT_PER_MINUTE: num({ default: 1200, desc: 'Requests per minute per client or user, per server process, unless the client has its own limit (0 = no limit)' }),
       SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'Time for in-flight work on shutdown' }),
+      ENCRYPTION_KEK: str({ default: undefined, desc: 'Key-encryption key, base64 of 32 random bytes' }),
+      ENCRYPTION_KEK_FILE: str({ default: undefined, desc: 'File holding the key-encryption key (base64)' }),
     },
     {
       reporter: ({ errors }) => {
@@ -66,6 +74,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (env.DEFAULT_PHONE_REGION !== undefined && !/^[A-Z]{2}$/.test(env.DEFAULT_PHONE_REGION)) {
     throw new ConfigError('Invalid configuration: DEFAULT_PHONE_REGION: must be an ISO 3166-1 alpha-2 code such as PH');
   }
+  if (env.ENCRYPTION_KEK !== undefined && env.ENCRYPTION_KEK_FILE !== undefined) {
+    throw new ConfigError('Invalid configuration: ENCRYPTION_KEK and ENCRYPTION_KEK_FILE are both set: give the key-encryption key one way');
+  }
+  if (env.ENCRYPTION_KEK !== undefined && !isBase64Key(env.ENCRYPTION_KEK)) {
+    throw new ConfigError('Invalid configuration: ENCRYPTION_KEK: must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)');
+  }
   const integers: Array<[string, number, number]> = [
     ['JOB_WORKERS', env.JOB_WORKERS, 0],
     ['DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 1],
@@ -74,6 +88,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     ['JOB_LEASE_SECONDS', env.JOB_LEASE_SECONDS, 1],
     ['ACCESS_TOKEN_TTL_SECONDS', env.ACCESS_TOKEN_TTL_SECONDS, 1],
     ['SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 0],
+    ['RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 0],
   ];
   for (const [name, value, minimum] of integers) {
     if (!Number.isInteger(value) || value < minimum) throw new ConfigError(`Invalid configuration: ${name}: must be an integer of at least ${minimum}`);
@@ -93,8 +108,17 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     jobPollIntervalMs: env.JOB_POLL_INTERVAL_MS,
     jobLeaseSeconds: env.JOB_LEASE_SECONDS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     defaultPhoneRegion: env.DEFAULT_PHONE_REGION,
+    encryptionKek: env.ENCRYPTION_KEK,
+    encryptionKekFile: env.ENCRYPTION_KEK_FILE === undefined ? undefined : path.resolve(env.ENCRYPTION_KEK_FILE),
   };
+}
+
+/** 32 bytes in base64 (standard or URL-safe), as a key-encryption key is given. */
+function isBase64Key(value: string): boolean {
+  const trimmed = value.trim();
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed) && Buffer.from(trimmed, /[-_]/.test(trimmed) ? 'base64url' : 'base64').length === 32;
 }
 
 export class ConfigError extends Error {

@@ -50,6 +50,7 @@ if (process.env.TEST_DATABASE_URL) {
       DATABASE_URL: database.url!,
       PUBLIC_URL: 'http://commonweal.test',
       SEED_DEMO_DATA: 'false',
+      RATE_LIMIT_PER_MINUTE: '0',
       JOB_WORKERS: '2',
       JOB_POLL_INTERVAL_MS: '50',
       JOB_LEASE_SECONDS: String(LEASE_SECONDS),

@@ -14,6 +14,17 @@ export async function findApiClientByClientId(db: Queryable, clientId: string): 
   return row;
 }
 
+/** The row locked until the transaction ends, for a read-modify-write. */
+export async function lockApiClientByClientId(db: Queryable, clientId: string): Promise<ApiClientRow | undefined> {
+  const [row] = await db.select().from(apiClients).where(eq(apiClients.clientId, clientId)).for('update');
+  return row;
+}
+
+export async function updateApiClientRow(db: Queryable, id: number, values: Partial<typeof apiClients.$inferInsert>): Promise<ApiClientRow> {
+  const [row] = await db.update(apiClients).set(values).where(eq(apiClients.id, id)).returning();
+  return row!;
+}
+
 export async function listApiClientRows(db: Queryable): Promise<ApiClientRow[]> {
   return db.select().from(apiClients).orderBy(apiClients.id);
 }

@@ -85,6 +85,17 @@ describe('Privacy: encryption at rest, blind indexes, masking, reveal audit, key
     assert.deepEqual(body.addresses, ana.addresses);
     assert.equal(body.masked, undefined);
 
+    // Responses kept for Idempotency-Key replays hold personal data: stored encrypted too.
+    const keyed = () => system.http.inject({ method: 'POST', url: '/api/v2/Individual', headers: { ...writer, 'idempotency-key': 'privacy-1' }, payload: { ...ana, identifiers: [{ type: 'passport', value: PASSPORT }] } });
+    const firstResponse = await keyed();
+    assert.equal(firstResponse.statusCode, 201, firstResponse.body);
+    const [kept] = await rows<{ response_body: string }>('select response_body from idempotency_keys');
+    assert.match(kept!.response_body, /^v1:1:/);
+    for (const value of RESTRICTED) assert.ok(!kept!.response_body.includes(value));
+    const replay = await keyed();
+    assert.equal(replay.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(replay.json(), firstResponse.json());
+
     // A ciphertext moved to another record does not decrypt: it is bound to its record.
     const other = await create({ name: { given: 'Ben' } });
     await db().execute(rawSql`update registrants set phones_encrypted = ${registrant!.phones_encrypted} where uuid = ${other.id}`);
@@ -176,6 +187,25 @@ describe('Privacy: encryption at rest, blind indexes, masking, reveal audit, key
     assert.equal(history[0].after.email, null);
     assert.equal(history[1].before.civilStatus, null, 'history snapshots are masked too');
     assert.equal((await get(`/api/v2/Individual/${id}/_history`)).json().items[1].before.civilStatus, 'married');
+  });
+
+  test('pii:reveal bound to areas reveals only records in those areas', async () => {
+    await system.services.areas.importAreas({ actor: systemActor('test') }, [
+      { code: 'DM', name: 'Demoland', kind: 'country' },
+      { code: 'DM01', name: 'North', kind: 'region', parentCode: 'DM' },
+      { code: 'DM0101', name: 'North town', kind: 'municipality', parentCode: 'DM01' },
+      { code: 'DM02', name: 'South', kind: 'region', parentCode: 'DM' },
+    ]);
+    const north = await create({ ...ana, area: 'DM0101' });
+    const south = await create({ ...ana, identifiers: [{ type: 'passport', value: PASSPORT }], area: 'DM02' });
+    const user = await system.signInAs('registry-viewer', 'registrar@DM01');
+    const read = async (id: string) => (await get(`/api/v2/Individual/${id}`, user.headers as never)).json();
+    assert.equal((await read(north.id)).phones[0].value, PHONE, 'in DM01\'s subtree: unmasked');
+    assert.equal((await read(south.id)).phones[0].value, '+63917***4567', 'elsewhere: masked');
+    const page = (await get('/api/v2/Individual?name=ana&_sort=_created', user.headers as never)).json();
+    assert.deepEqual(page.items.map((item: { identifiers: Array<{ value: string }> }) => item.identifiers[0]!.value), [NATIONAL_ID, 'P7***321']);
+    assert.equal((await get(`/api/v2/Individual/${south.id}/_history`, user.headers as never)).json().items[0].after.birthDate, '1990');
+    assert.equal((await get(`/api/v2/Individual/${north.id}/_history`, user.headers as never)).json().items[0].after.birthDate, ana.birthDate);
   });
 
   test('every response showing restricted values is audited as a reveal: who, which record, which fields, never the values', async () => {

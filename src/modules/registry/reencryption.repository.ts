@@ -29,7 +29,8 @@ export function registryReencryptionTargets(encryption: RegistryEncryption): Ree
       pending: async (db, version) => (await queryRows<{ pending: boolean }>(db, sql`
         select exists(select 1 from identifiers where value is not null)
           or exists(select 1 from identifiers where ${olderThan('value_encrypted', version)}) as pending`))[0]?.pending ?? false,
-      legacy: async (db) => (await queryRows<{ legacy: boolean }>(db, sql`select exists(select 1 from identifiers where value is not null) as legacy`))[0]?.legacy ?? false,
+      // Live ones only (indexed); invalidated plaintext rows are converted whenever the job runs.
+      legacy: async (db) => (await queryRows<{ legacy: boolean }>(db, sql`select exists(select 1 from identifiers where is_valid and value is not null) as legacy`))[0]?.legacy ?? false,
     },
   ];
 }

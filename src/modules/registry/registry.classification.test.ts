@@ -6,7 +6,7 @@ import { createTestSystem, type TestSystem } from '../../test-support/test-syste
 import { systemActor } from '../../platform/auth/access-tokens.js';
 import { maskIdentifierValue, maskPhoneNumber } from '../../platform/privacy/classification.js';
 import { registryClassification, renderDataClassification } from './registry.classification.js';
-import { discloseRegistrants } from './registry.disclosure.js';
+import { discloseRegistrants, revealScopeOf } from './registry.disclosure.js';
 
 describe('data classification of the registry', () => {
   let system: TestSystem;
@@ -41,9 +41,9 @@ describe('data classification of the registry', () => {
     assert.equal(maskIdentifierValue('1234'), '****');
     assert.equal(maskPhoneNumber('+639171234567'), '+63917***4567');
     const consentFiltered = { resourceType: 'Individual', id: 'x', phones: [{ value: '+639171234567' }], consentStatus: 'partial' };
-    const masked = discloseRegistrants({ type: 'client', id: 'c', scopes: new Set(['individual:read']) }, [consentFiltered]);
+    const masked = discloseRegistrants(revealScopeOf({ type: 'client', id: 'c', scopes: new Set(['individual:read']) }), [consentFiltered]);
     assert.deepEqual(masked.records[0], { ...consentFiltered, phones: [{ value: '+63917***4567' }], masked: ['phones'] }, 'only the fields present are masked and listed');
-    const revealed = discloseRegistrants({ type: 'client', id: 'c', scopes: new Set(['individual:read', 'pii:reveal']) }, [consentFiltered]);
+    const revealed = discloseRegistrants(revealScopeOf({ type: 'client', id: 'c', scopes: new Set(['individual:read', 'pii:reveal']) }), [consentFiltered]);
     assert.deepEqual(revealed, { records: [consentFiltered], revealed: [{ resourceType: 'Individual', id: 'x', fields: ['phones'] }] });
   });
 });

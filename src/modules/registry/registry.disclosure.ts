@@ -1,4 +1,4 @@
-import { hasScope, type Actor } from '../../platform/auth/access-tokens.js';
+import { areaScopeOf, hasScope, type Actor } from '../../platform/auth/access-tokens.js';
 import { recordAuditBulk, type AuditEntry, type RequestContext } from '../../platform/audit/audit.js';
 import type { AuditRecord } from '../../platform/audit/audit-queries.js';
 import type { Queryable } from '../../platform/database/database.js';
@@ -20,20 +20,42 @@ const maskedAuditKeys = new Map(maskedFields.flatMap(([field, entry]) => [field,
 
 export const canReveal = (actor: Actor): boolean => hasScope(actor.scopes, REVEAL_PERMISSION);
 
+/**
+ * Where an actor sees personal data unmasked: nowhere (no `pii:reveal`), everywhere, or in some
+ * areas only (a role granting `pii:reveal` bound to areas): then records of other areas, or whose
+ * area is not shown, are masked.
+ */
+export type RevealScope = { kind: 'none' } | { kind: 'everywhere' } | { kind: 'areas'; areaCodes: ReadonlySet<string> };
+
+/** The reveal scope without resolving areas: an area-bound `pii:reveal` counts as none (masks more, never less). */
+export function revealScopeOf(actor: Actor): RevealScope {
+  if (!canReveal(actor)) return { kind: 'none' };
+  return areaScopeOf(actor, REVEAL_PERMISSION) === undefined ? { kind: 'everywhere' } : { kind: 'none' };
+}
+
 type RegistrantRecord = object & { resourceType?: unknown; id?: unknown };
 
 /**
  * THE function deciding what an actor sees of registrant records (views, or views already filtered
- * by consent): with `pii:reveal`, the records as they are, plus which of them showed restricted
- * values (to audit); without it, confidential and restricted fields masked as
+ * by consent): within its reveal scope (`pii:reveal`), the records as they are, plus which of them
+ * showed restricted values (to audit); otherwise confidential and restricted fields masked as
  * registry.classification.ts says, each record listing them in `masked`. Used by the registry
  * routes (RegistryDisclosure) and the CSV export.
  */
-export function discloseRegistrants<T extends RegistrantRecord>(actor: Actor, records: readonly T[]): { records: T[]; revealed: Revealed[] } {
-  if (canReveal(actor)) {
-    return { records: [...records], revealed: records.map(revealedIn).filter((revealed): revealed is Revealed => revealed !== undefined) };
+export function discloseRegistrants<T extends RegistrantRecord>(scope: RevealScope, records: readonly T[]): { records: T[]; revealed: Revealed[] } {
+  const shown: T[] = [];
+  const revealed: Revealed[] = [];
+  for (const record of records) {
+    const area = (record as { area?: unknown }).area;
+    if (scope.kind === 'everywhere' || (scope.kind === 'areas' && typeof area === 'string' && scope.areaCodes.has(area))) {
+      shown.push(record);
+      const fields = revealedIn(record);
+      if (fields) revealed.push(fields);
+    } else {
+      shown.push(maskRecord(record));
+    }
   }
-  return { records: records.map(maskRecord), revealed: [] };
+  return { records: shown, revealed };
 }
 
 function maskRecord<T extends RegistrantRecord>(record: T): T {
@@ -75,16 +97,39 @@ export function revealAuditEntries(revealed: readonly Revealed[]): AuditEntry[] 
  * response. Only the routes call it: services return plaintext to their callers.
  */
 export class RegistryDisclosure {
-  constructor(private readonly db: Queryable) {}
+  private readonly scopes = new WeakMap<Actor, Promise<RevealScope>>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly areas: { subtreeAreaIds(code: string): Promise<number[] | undefined>; codesByIds(ids: number[]): Promise<Map<number, string>> },
+  ) {}
+
+  /** The actor's reveal scope, its areas resolved to every area code of their subtrees (once per actor, i.e. per request). */
+  scopeFor(actor: Actor): Promise<RevealScope> {
+    let scope = this.scopes.get(actor);
+    if (!scope) {
+      scope = this.resolveScope(actor);
+      this.scopes.set(actor, scope);
+    }
+    return scope;
+  }
+
+  private async resolveScope(actor: Actor): Promise<RevealScope> {
+    if (!canReveal(actor)) return { kind: 'none' };
+    const codes = areaScopeOf(actor, REVEAL_PERMISSION);
+    if (codes === undefined) return { kind: 'everywhere' };
+    const ids = (await Promise.all(codes.map((code) => this.areas.subtreeAreaIds(code)))).flatMap((subtree) => subtree ?? []);
+    return { kind: 'areas', areaCodes: new Set(ids.length > 0 ? (await this.areas.codesByIds([...new Set(ids)])).values() : []) };
+  }
 
   async one<T extends RegistrantRecord>(context: RequestContext, record: T): Promise<T> {
-    const { records, revealed } = discloseRegistrants(context.actor, [record]);
+    const { records, revealed } = discloseRegistrants(await this.scopeFor(context.actor), [record]);
     await this.audit(context, revealed);
     return records[0]!;
   }
 
   async page<P extends { items: RegistrantRecord[] }>(context: RequestContext, page: P): Promise<P> {
-    const { records, revealed } = discloseRegistrants(context.actor, page.items);
+    const { records, revealed } = discloseRegistrants(await this.scopeFor(context.actor), page.items);
     await this.audit(context, revealed);
     return { ...page, items: records };
   }
@@ -93,8 +138,13 @@ export class RegistryDisclosure {
    * A record's change history as an actor sees it: without `pii:reveal`, confidential values in
    * the snapshots masked (restricted ones are digests already, or masked when older than that).
    */
-  history(actor: Actor, records: AuditRecord[]): AuditRecord[] {
-    if (canReveal(actor)) return records;
+  async history(actor: Actor, records: AuditRecord[], areaOfRecord: () => Promise<string | null>): Promise<AuditRecord[]> {
+    const scope = await this.scopeFor(actor);
+    if (scope.kind === 'everywhere') return records;
+    if (scope.kind === 'areas') {
+      const area = await areaOfRecord();
+      if (area !== null && scope.areaCodes.has(area)) return records;
+    }
     const mask = (side: Record<string, unknown> | null, action: string) => {
       if (!side) return side;
       const masked: Record<string, unknown> = { ...side };

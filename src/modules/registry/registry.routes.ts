@@ -152,7 +152,10 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Change history from the audit log, oldest first', params: RegistrantRef },
   }, async (request) => {
     const { ref } = request.params as { ref: string };
-    return { items: registry.disclosure.history(request.actor, await registry.history(contextOf(request), kind, ref)) };
+    const items = await registry.history(contextOf(request), kind, ref);
+    // The record's area only matters to an actor whose pii:reveal is limited to areas.
+    const areaOf = async () => (kind === 'individual' ? await registry.getIndividual(contextOf(request), ref) : await registry.getGroup(contextOf(request), ref)).area;
+    return { items: await registry.disclosure.history(request.actor, items, areaOf) };
   });
 }
 

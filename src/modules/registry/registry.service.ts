@@ -74,7 +74,7 @@ export class RegistryService {
     this.bulk = new RegistryBulkService(db, codes, areas, encryption, options);
     this.access = new RegistryAccess(areas);
     this.search = new RegistrySearch(db, codes, areas, (rows) => this.viewContext(db, rows), this.access, { encryption, defaultPhoneRegion: options.defaultPhoneRegion });
-    this.disclosure = new RegistryDisclosure(db);
+    this.disclosure = new RegistryDisclosure(db, areas);
   }
 
   // ---- individuals -------------------------------------------------------------------------

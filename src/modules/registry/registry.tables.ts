@@ -85,9 +85,10 @@ export const identifiers = pgTable(
   },
   (table) => [
     uniqueIndex('identifiers_live_uq').on(table.idType, table.valueIndex).where(sql`${table.isValid}`),
-    // Plaintext rows from before encryption at rest: still unique and found until converted.
+    // Plaintext rows from before encryption at rest: still unique and found until converted (the
+    // start-up check for them uses it too). No other index may cover `value is not null`: the
+    // planner would scan it for the plaintext branch of every identifier lookup.
     uniqueIndex('identifiers_legacy_live_uq').on(table.idType, table.value).where(sql`${table.isValid} and ${table.value} is not null`),
-    index('identifiers_legacy_plaintext_idx').on(table.id).where(sql`${table.value} is not null`),
     index('identifiers_registrant_idx').on(table.registrantId),
   ],
 );

@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, notInArray } from 'drizzle-orm';
 import type { Queryable } from '../database/database.js';
 import { auditLog } from './audit.tables.js';
 
@@ -13,10 +13,13 @@ export interface AuditRecord {
   requestId: string | null;
 }
 
-/** The change history of one entity, oldest first. */
+/** Audit actions that record access, not change (left out of change histories). */
+export const ACCESS_ACTIONS = ['reveal'];
+
+/** The change history of one entity, oldest first (access records such as `reveal` left out). */
 export async function listAuditForEntity(db: Queryable, entityType: string, entityId: string, limit = 100): Promise<AuditRecord[]> {
   const rows = await db.select().from(auditLog)
-    .where(and(eq(auditLog.entityType, entityType), eq(auditLog.entityId, entityId)))
+    .where(and(eq(auditLog.entityType, entityType), eq(auditLog.entityId, entityId), notInArray(auditLog.action, ACCESS_ACTIONS)))
     .orderBy(asc(auditLog.id))
     .limit(limit);
   return rows.map((row) => ({

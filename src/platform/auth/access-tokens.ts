@@ -24,6 +24,8 @@ export interface Actor {
   organisationType?: string;
   /** Clients only: the DPV purpose it processes for (claim `purpose`), matched against consents. */
   purpose?: string;
+  /** Clients only: requests per minute allowed (claim `rate_limit`); unset = the configured default. */
+  rateLimitPerMinute?: number;
 }
 
 /** Per-client token contents beyond the scopes (see `api_clients`). */
@@ -36,6 +38,8 @@ export interface TokenOptions {
   organisation?: string | null;
   organisationType?: string | null;
   purpose?: string | null;
+  /** Requests per minute this client may make (claim `rate_limit`); default from configuration. */
+  rateLimitPerMinute?: number | null;
 }
 
 /**
@@ -63,6 +67,7 @@ export class AccessTokens {
     const claims: Record<string, unknown> = { scope: scopes.join(' '), client_id: clientId };
     if (options.areas && options.areas.length > 0) claims.areas = [...options.areas];
     if (options.legalBasis) claims.legal_basis = options.legalBasis;
+    if (options.rateLimitPerMinute) claims.rate_limit = options.rateLimitPerMinute;
     if (options.organisation) claims.org = options.organisation;
     if (options.organisationType) claims.org_type = options.organisationType;
     if (options.purpose) claims.purpose = options.purpose;
@@ -112,6 +117,7 @@ export class AccessTokens {
       const areas = Array.isArray(payload.areas) ? payload.areas.filter((code): code is string => typeof code === 'string') : [];
       if (areas.length > 0) actor.areaLimits = new Map([['*', areas]]);
       if (typeof payload.legal_basis === 'string') actor.legalBasis = payload.legal_basis;
+      if (typeof payload.rate_limit === 'number') actor.rateLimitPerMinute = payload.rate_limit;
       if (typeof payload.org === 'string') actor.organisation = payload.org;
       if (typeof payload.org_type === 'string') actor.organisationType = payload.org_type;
       if (typeof payload.purpose === 'string') actor.purpose = payload.purpose;

@@ -9,6 +9,20 @@ export const knownScopes = [
   'vocabulary:read', 'vocabulary:write',
   'job:read',
   'audit:read',
+  // A registrant's consents to processing by third parties (the consents module).
+  'consent:read', 'consent:write',
+  // Staff accounts and API clients (the admin API), and seeing personal data unmasked.
+  'user:read', 'user:write',
+  'client:read', 'client:write',
+  'pii:reveal',
+  // Declared for the roles of modules still to come (programs, payments, change requests,
+  // grievances): no route uses them yet, so granting them changes nothing today.
+  'program:read', 'program:write',
+  'enrollment:read', 'enrollment:write',
+  'entitlement:read', 'entitlement:approve',
+  'payment:read', 'payment:approve',
+  'change-request:read', 'change-request:write', 'change-request:validate-local', 'change-request:validate-hq',
+  'grievance:read', 'grievance:write',
 ] as const;
 
 export type Scope = (typeof knownScopes)[number];

@@ -19,7 +19,7 @@ describe(`migrations (${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite'}
     const applied = await queryRows<{ count: number }>(database.db, rawSql`select count(*)::int as count from drizzle.__drizzle_migrations`);
     assert.equal(applied[0]?.count, journal.entries.length);
     const tables = (await queryRows<{ tablename: string }>(database.db, rawSql`select tablename from pg_tables where schemaname = 'public' order by 1`)).map((row) => row.tablename);
-    for (const table of ['registrants', 'identifiers', 'memberships', 'relationships', 'areas', 'vocabularies', 'vocabulary_codes', 'audit_log', 'jobs', 'api_clients', 'signing_keys', 'idempotency_keys']) {
+    for (const table of ['registrants', 'identifiers', 'memberships', 'relationships', 'areas', 'vocabularies', 'vocabulary_codes', 'audit_log', 'jobs', 'api_clients', 'signing_keys', 'idempotency_keys', 'encryption_keys']) {
       assert.ok(tables.includes(table), `${table} exists`);
     }
   });
@@ -42,6 +42,9 @@ describe(`migrations (${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'PGlite'}
     await assert.rejects(database.db.execute(rawSql`insert into identifiers (registrant_id, id_type, value) values (3, 'national-id', 'X1')`), 'a second live identifier');
     await database.db.execute(rawSql`update identifiers set is_valid = false where value = 'X1'`);
     await database.db.execute(rawSql`insert into identifiers (registrant_id, id_type, value) values (3, 'national-id', 'X1')`);
+    // Encrypted identifiers: one live row per (type, blind index).
+    await database.db.execute(rawSql`insert into identifiers (registrant_id, id_type, value_encrypted, value_index) values (2, 'passport', 'v1:1:a:b', 'index-1')`);
+    await assert.rejects(database.db.execute(rawSql`insert into identifiers (registrant_id, id_type, value_encrypted, value_index) values (3, 'passport', 'v1:1:c:d', 'index-1')`), 'a second live identifier by blind index');
   });
 
   // PostgreSQL only: PGlite is single-process (a lock file keeps a second process out: see cli.test.ts).

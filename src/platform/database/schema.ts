@@ -12,3 +12,4 @@ export * from '../jobs/job-files.tables.js';
 export * from '../../modules/bulk-data/bulk-data.tables.js';
 export * from '../../modules/users/users.tables.js';
 export * from '../../modules/consents/consents.tables.js';
+export * from '../crypto/encryption-keys.tables.js';

@@ -3,6 +3,8 @@ import { and, eq, lt } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
+import { FieldCipher, keyVersionOf } from '../crypto/field-cipher.js';
+import type { KeyRing } from '../crypto/key-ring.js';
 import { idempotencyKeys } from './idempotency.tables.js';
 
 const KEY_PATTERN = /^[\w.:-]{1,200}$/;
@@ -19,9 +21,19 @@ declare module 'fastify' {
  * `Idempotency-Key` on POST: the first request with a key runs and its response is kept; a retry
  * with the same key and the same body gets that response again (header `Idempotent-Replayed: true`)
  * and writes nothing. The same key with a different body is refused. 5xx responses are not kept,
- * so the client can retry them. Keys are per client and kept for 24 hours.
+ * so the client can retry them. Keys are per client and kept for 24 hours. With `keys`, the kept
+ * responses (which may hold personal data) are stored encrypted, bound to their client and key.
  */
-export function registerIdempotency(app: FastifyInstance, db: Db): void {
+export function registerIdempotency(app: FastifyInstance, db: Db, keys?: KeyRing): void {
+  const cipher = keys ? new FieldCipher(keys) : undefined;
+  const context = (clientId: string, key: string) => ({ table: 'idempotency_keys', column: 'response_body', record: `${clientId}:${key}` });
+  const seal = (body: string, clientId: string, key: string) => (cipher ? cipher.encrypt(body, context(clientId, key)) : body);
+  const open = async (stored: string | null, clientId: string, key: string) => {
+    const version = stored === null ? undefined : keyVersionOf(stored);
+    if (!cipher || !keys || version === undefined) return stored; // kept in clear (no keys, or before encryption)
+    await keys.ensureVersions([version]);
+    return cipher.decrypt(stored!, context(clientId, key));
+  };
   app.addHook('preHandler', async (request, reply) => {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || key === undefined || !request.actor) return;
@@ -50,7 +62,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db): void {
       return;
     }
     reply.code(existing.statusCode).headers({ ...(existing.responseHeaders ?? {}), 'idempotent-replayed': 'true' });
-    return reply.send(existing.responseBody);
+    return reply.send(await open(existing.responseBody, clientId, key));
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -67,7 +79,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db): void {
       if (value !== undefined) headers[name] = String(value);
     }
     await db.update(idempotencyKeys)
-      .set({ statusCode: reply.statusCode, responseHeaders: headers, responseBody: typeof payload === 'string' ? payload : JSON.stringify(payload ?? null) })
+      .set({ statusCode: reply.statusCode, responseHeaders: headers, responseBody: seal(typeof payload === 'string' ? payload : JSON.stringify(payload ?? null), request.actor.id, key) })
       .where(where);
     return payload;
   });

@@ -92,7 +92,8 @@ describe('job queue', () => {
 
   test('the external view hides the database id; unknown or malformed ids are not found', async () => {
     const job = await enqueueJob(testDb.db, { type: 'report', payload: {}, createdBy: 'user-1' });
-    assert.deepEqual(Object.keys(job).sort(), ['attempts', 'createdAt', 'error', 'finishedAt', 'id', 'maxAttempts', 'progress', 'result', 'state', 'type', 'updatedAt']);
+    assert.deepEqual(Object.keys(job).sort(), ['attempts', 'createdAt', 'createdBy', 'error', 'finishedAt', 'id', 'maxAttempts', 'progress', 'result', 'state', 'type', 'updatedAt']);
+    assert.equal(job.createdBy, 'user-1');
     assert.match(job.id, /^[0-9a-f-]{36}$/);
     assert.deepEqual(job.progress, { done: 0, total: null });
     assert.equal(job.maxAttempts, 5);

@@ -14,7 +14,7 @@ import { jobs } from '../../../platform/jobs/jobs.tables.js';
 import type { RegistrySearch } from '../../registry/registry.search.js';
 import { GroupSearch, IndividualSearch } from '../../registry/registry.routes.js';
 import type { GroupView, IndividualView } from '../../registry/registry.views.js';
-import { discloseRegistrants } from '../../registry/registry.disclosure.js';
+import { discloseRegistrants, revealScopeOf, type RegistryDisclosure } from '../../registry/registry.disclosure.js';
 import { recordAudit } from '../../../platform/audit/audit.js';
 import { groupColumns, headersOf, individualColumns, recordOf } from './export.columns.js';
 
@@ -80,7 +80,8 @@ export class ExportService {
   constructor(
     private readonly db: Db,
     private readonly search: RegistrySearch,
-    private readonly options: { pageSize?: number } = {},
+    /** `disclosure`: resolves area-bound `pii:reveal` (without it, such an actor gets masked exports). */
+    private readonly options: { pageSize?: number; disclosure?: Pick<RegistryDisclosure, 'scopeFor'> } = {},
   ) {}
 
   /** Validates the request now (403, 400), then queues the export; the 202 body is the job. */
@@ -103,9 +104,10 @@ export class ExportService {
     // once for the whole export (which fields, how many records; never the values).
     const revealedFields = new Set<string>();
     let revealedRecords = 0;
+    const scope = this.options.disclosure ? await this.options.disclosure.scopeFor(actor) : revealScopeOf(actor);
     async function* records(): AsyncGenerator<string[]> {
       for await (const page of matches.pages(service.options.pageSize ?? DEFAULT_PAGE_SIZE)) {
-        const { records: shown, revealed } = discloseRegistrants(actor, page as Array<IndividualView | GroupView>);
+        const { records: shown, revealed } = discloseRegistrants(scope, page as Array<IndividualView | GroupView>);
         revealedRecords += revealed.length;
         for (const item of revealed) for (const field of item.fields) revealedFields.add(field);
         if (resourceType === 'Individual') {

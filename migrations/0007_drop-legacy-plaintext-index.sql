@@ -1,0 +1,1 @@
+DROP INDEX "identifiers_legacy_plaintext_idx";
