@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 /**
@@ -28,5 +29,7 @@ export const auditLog = pgTable(
     index('audit_log_actor_idx').on(table.actorId, table.id),
     index('audit_log_occurred_idx').on(table.occurredAt),
     uniqueIndex('audit_log_chain_uq').on(table.chainPosition),
+    // The sealer's work list: small however large the log grows.
+    index('audit_log_unsealed_idx').on(table.id).where(sql`${table.entryHash} is null`),
   ],
 );

@@ -1,0 +1,1 @@
+CREATE INDEX "audit_log_unsealed_idx" ON "audit_log" USING btree ("id") WHERE "audit_log"."entry_hash" is null;
