@@ -45,9 +45,12 @@ if (process.env.TEST_DATABASE_URL) {
     let token: string;
     let groups: number;
 
-    // What a load-balanced deployment gives every process: the same database and the same public URL.
+    // Every process (servers and commands) needs the key-encryption key the database's keys are wrapped with.
+    const kek = crypto.randomBytes(32).toString('base64');
+    // What a load-balanced deployment gives every process: the same database, public URL and KEK.
     const environment = () => ({
       DATABASE_URL: database.url!,
+      ENCRYPTION_KEK: kek,
       PUBLIC_URL: 'http://commonweal.test',
       SEED_DEMO_DATA: 'false',
       RATE_LIMIT_PER_MINUTE: '0',
@@ -111,7 +114,7 @@ if (process.env.TEST_DATABASE_URL) {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commonweal-multi-'));
       // Both at once, as an orchestrator starts replicas: both install vocabularies and keys on an empty registry.
       await Promise.all([start('A'), start('B')]);
-      const cli = { DATABASE_URL: database.url! };
+      const cli = { DATABASE_URL: database.url!, ENCRYPTION_KEK: kek };
       const [created] = await Promise.all([
         runCommonweal(['client', 'create', '--name', 'Multi-process test', '--scopes', '*', '--json'], cli),
         runCommonweal(['seed', '--households', String(HOUSEHOLDS)], cli, 300_000),
@@ -245,8 +248,8 @@ if (process.env.TEST_DATABASE_URL) {
         assert.equal(job.state, 'succeeded', JSON.stringify(job));
         assert.equal(job.attempts, 2, 'the interrupted attempt and the takeover');
         assert.equal(job.result.rows, individuals);
-        assert.deepEqual(jobLogs(survivor, id).map((line) => [line.msg, line.attempt]), [['Job succeeded', 2]]);
-        assert.deepEqual(jobLogs(victim, id), [], 'the killed process never finished it');
+        assert.deepEqual(jobLogs(survivor, id).map((line) => [line.msg, line.attempt]), [['Job claimed', 2], ['Job succeeded', 2]]);
+        assert.deepEqual(jobLogs(victim, id).map((line) => line.msg), ['Job claimed'], 'the killed process claimed it and never finished it');
 
         // No lost and no duplicated output: the partial file of the killed attempt is gone, the new one is whole.
         const files = await exportFilesOf(id);
@@ -286,7 +289,7 @@ if (process.env.TEST_DATABASE_URL) {
       assert.ok(exitMs < SHUTDOWN_GRACE_MS + 5000, `exited after ${exitMs} ms (grace ${SHUTDOWN_GRACE_MS} ms)`);
       const stoppingLogs = servers[stopping].logs();
       assert.ok(stoppingLogs.some((line) => line.signal === 'SIGTERM' && /shutting down/.test(line.msg)), 'it logged its shutdown');
-      assert.deepEqual(jobLogs(stopping, id).map((line) => line.msg), ['Job handed back at shutdown']);
+      assert.deepEqual(jobLogs(stopping, id).map((line) => line.msg), ['Job claimed', 'Job handed back at shutdown']);
 
       const job = await waitUntilFinished(keeper, id, 180_000);
       probing = false;
@@ -294,7 +297,7 @@ if (process.env.TEST_DATABASE_URL) {
       assert.equal(job.state, 'succeeded', JSON.stringify(job));
       assert.equal(job.attempts, 1, 'a hand-back does not count as an attempt');
       assert.equal(job.result.rows, individuals);
-      assert.deepEqual(jobLogs(keeper, id).map((line) => [line.msg, line.attempt]), [['Job succeeded', 1]]);
+      assert.deepEqual(jobLogs(keeper, id).map((line) => [line.msg, line.attempt]), [['Job claimed', 1], ['Job succeeded', 1]]);
       const files = await exportFilesOf(id);
       assert.equal(files.length, 1);
       assert.ok(files[0]!.completedAt);
