@@ -116,7 +116,7 @@ describe('Area API', () => {
     });
 
     it('rejects unknown or malformed query parameters', async () => {
-      assertProblem(await request({ method: 'GET', url: '/api/v2/Area?region=C', headers: reader }), 400, 'unknown_parameter', 'querystring:/region');
+      assertProblem(await request({ method: 'GET', url: '/api/v2/Area?region=C', headers: reader }), 400, 'unknown_parameter', 'query:/region');
       assertProblem(await request({ method: 'GET', url: '/api/v2/Area?_count=501', headers: reader }), 400, 'validation_failed');
       assertProblem(await request({ method: 'GET', url: '/api/v2/Area?_cursor=%25%25', headers: reader }), 400, 'unknown_parameter', 'query:/_cursor');
       // Decodes to a well-formed code, but is not the encoding this server writes ("R1" is UjE).

@@ -1,3 +1,4 @@
+import { pageLink, queryAsSent } from '../../platform/http/page-links.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
@@ -41,8 +42,8 @@ export function areaRoutes(service: AreaService, publicUrl: string) {
         afterCode: _cursor === undefined ? undefined : codeFromCursor(_cursor),
         limit: _count,
       });
-      const links: Static<typeof AreaPage>['links'] = { self: pageLink(publicUrl, request.url, _cursor) };
-      if (page.nextAfterCode !== undefined) links.next = pageLink(publicUrl, request.url, cursorOf(page.nextAfterCode));
+      const links: Static<typeof AreaPage>['links'] = { self: pageLink(`${publicUrl}${BASE}`, queryAsSent(request.url), _cursor) };
+      if (page.nextAfterCode !== undefined) links.next = pageLink(`${publicUrl}${BASE}`, queryAsSent(request.url), cursorOf(page.nextAfterCode));
       return { resourceType: 'SearchResult' as const, count: page.items.length, items: page.items, links };
     });
 
@@ -139,15 +140,3 @@ function codeFromCursor(cursor: string): string {
   return code;
 }
 
-/**
- * The same search on the public URL: every parameter as the client sent it (filters, `_count`),
- * with `_cursor` set to `cursor` (or left out for the first page).
- */
-function pageLink(publicUrl: string, requestUrl: string, cursor: string | undefined): string {
-  const queryStart = requestUrl.indexOf('?');
-  const params = new URLSearchParams(queryStart === -1 ? '' : requestUrl.slice(queryStart + 1));
-  params.delete('_cursor');
-  if (cursor !== undefined) params.append('_cursor', cursor);
-  const query = params.toString();
-  return query ? `${publicUrl}${BASE}?${query}` : `${publicUrl}${BASE}`;
-}

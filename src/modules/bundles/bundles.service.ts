@@ -97,14 +97,14 @@ function toResponse(result: OperationResult): BundleEntryResponse {
 
 /**
  * An operation reports field paths as its single route would: body fields from the body's root,
- * path parameters as `path:…`, the If-Match header as `header:If-Match`. In a bundle these are the
+ * path parameters as `params:…`, the If-Match header as `header:If-Match`. In a bundle these are the
  * entry's `/resource`, `/request/url` and `/request/ifMatch`.
  */
 function withinEntry(error: AppError): AppError {
   if (error.fields.length === 0) return error;
   const pathInEntry = (path: string) => {
     if (path.startsWith('/')) return `/resource${path}`;
-    if (path.startsWith('path:')) return '/request/url';
+    if (path.startsWith('params:')) return '/request/url';
     if (path.toLowerCase() === 'header:if-match') return '/request/ifMatch';
     return path;
   };

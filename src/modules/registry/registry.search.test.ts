@@ -473,7 +473,7 @@ describe('Registry search: GET /api/v2/Individual and /api/v2/Group', () => {
     const groupQueries = ['?foo=1', '?birthdate=2000-01-01', '?gender=1', '?group=00000000-0000-4000-8000-000000000000', '?_sort=birthdate', '?groupType=planet', '?member=x'];
     for (const query of groupQueries) await assertRefused('Group', query);
     assert.equal((await assertRefused('Individual', '?foo=1')).code, 'unknown_parameter');
-    assert.deepEqual((await assertRefused('Individual', '?foo=1')).errors, [{ path: 'querystring:/foo', message: 'is not a known field' }]);
+    assert.deepEqual((await assertRefused('Individual', '?foo=1')).errors, [{ path: 'query:/foo', message: 'is not a known field' }]);
   });
 
   test('needs a token (401) and the read scope of the resource (403)', async () => {

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, exists, gt, gte, inArray, lt, lte, ne, or, sql, typ
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db, Queryable } from '../../platform/database/database.js';
 import { AppError } from '../../platform/errors.js';
+import { pageLink } from '../../platform/http/page-links.js';
 import { identifierValueIs, type RegistrantRow } from './registry.repository.js';
 import type { RegistryEncryption } from './registry.encryption.js';
 import { identifiers, memberships, registrants, type RegistrantKind } from './registry.tables.js';
@@ -90,11 +91,11 @@ export class RegistrySearch {
       ? registrantRows.map((row) => individualView(row, context))
       : await this.groupViews(registrantRows, context, allowed);
 
-    const links: SearchPage<unknown>['links'] = { self: withCursor(baseUrl, query, cursor) };
+    const links: SearchPage<unknown>['links'] = { self: pageLink(baseUrl, query, cursor) };
     const last = rows.length > count ? pageRows[pageRows.length - 1] : undefined;
     if (last) {
       const values = sortKeys.map((_key, index) => (last as Record<string, unknown>)[`k${index}`] as string);
-      links.next = withCursor(baseUrl, query, encodeCursor(sortSignature, values, last.row.id));
+      links.next = pageLink(baseUrl, query, encodeCursor(sortSignature, values, last.row.id));
     }
     return { resourceType: 'SearchResult', ...(total !== undefined ? { total } : {}), count: items.length, items, links };
   }
@@ -199,7 +200,7 @@ export class RegistrySearch {
       for (const value of many(query, 'birthdate')) conditions.push(prefixCondition('birthdate', value, registrants.birthDate, 'date'));
       const gender = single(query, 'gender');
       if (gender !== undefined) {
-        await this.codes.assertCodes([{ vocabulary: 'gender', code: gender, path: 'query:gender' }]).catch(() => { throw unknownParameter('gender', `"${gender}" is not a gender code`); });
+        await this.codes.assertCodes([{ vocabulary: 'gender', code: gender, path: 'query:/gender' }]).catch(() => { throw unknownParameter('gender', `"${gender}" is not a gender code`); });
         conditions.push(eq(registrants.gender, gender));
       }
       const group = single(query, 'group');
@@ -210,7 +211,7 @@ export class RegistrySearch {
     } else {
       const groupType = single(query, 'groupType');
       if (groupType !== undefined) {
-        await this.codes.assertCodes([{ vocabulary: 'group-type', code: groupType, path: 'query:groupType' }]).catch(() => { throw unknownParameter('groupType', `"${groupType}" is not a group-type code`); });
+        await this.codes.assertCodes([{ vocabulary: 'group-type', code: groupType, path: 'query:/groupType' }]).catch(() => { throw unknownParameter('groupType', `"${groupType}" is not a group-type code`); });
         conditions.push(eq(registrants.groupType, groupType));
       }
       const member = single(query, 'member');
@@ -237,7 +238,7 @@ export class RegistrySearch {
   private phoneCondition(value: string): SQL {
     let e164: string;
     try {
-      [{ value: e164 }] = normalizePhones([{ value }], this.storage.defaultPhoneRegion, 'query:phone') as [{ value: string }];
+      [{ value: e164 }] = normalizePhones([{ value }], this.storage.defaultPhoneRegion, 'query:/phone') as [{ value: string }];
     } catch {
       throw unknownParameter('phone', this.storage.defaultPhoneRegion ? 'is not a valid phone number' : 'is not a valid phone number in international format (+country code)');
     }
@@ -256,7 +257,7 @@ export class RegistrySearch {
 }
 
 function unknownParameter(name: string, message: string): AppError {
-  return new AppError('unknown_parameter', `Search parameter ${name} ${message}`, [{ path: `query:${name}`, message }]);
+  return new AppError('unknown_parameter', `Search parameter ${name} ${message}`, [{ path: `query:/${name}`, message }]);
 }
 
 function single(query: Record<string, unknown>, name: string): string | undefined {
@@ -386,15 +387,4 @@ function decodeCursor(cursor: string, keys: SortKey[], signature: string): { val
 
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (character) => `\\${character}`);
-}
-
-function withCursor(baseUrl: string, query: Record<string, unknown>, cursor: string | undefined): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) {
-    if (name === '_cursor' || value === undefined) continue;
-    for (const item of Array.isArray(value) ? value : [value]) params.append(name, String(item));
-  }
-  if (cursor) params.append('_cursor', cursor);
-  const text = params.toString();
-  return text ? `${baseUrl}?${text}` : baseUrl;
 }

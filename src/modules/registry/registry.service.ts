@@ -371,12 +371,12 @@ export class RegistryService {
     let row: RegistrantRow | undefined;
     if (separator > 0) {
       const idType = await this.codes.findIdType(ref.slice(0, separator));
-      if (!idType) throw AppError.validation(`Unknown identifier type "${ref.slice(0, separator)}"`, [{ path: path ?? 'path:ref', message: 'must be idtype|value with a known id type' }]);
+      if (!idType) throw AppError.validation(`Unknown identifier type "${ref.slice(0, separator)}"`, [{ path: path ?? 'params:/ref', message: 'must be idtype|value with a known id type' }]);
       row = await repository.findRegistrantByIdentifier(db, idType.code, ref.slice(separator + 1), kind, this.encryption);
     } else if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref)) {
       row = await repository.findRegistrantByUuid(db, ref.toLowerCase(), kind);
     } else {
-      throw AppError.validation(`"${ref}" is neither a UUID nor idtype|value`, [{ path: path ?? 'path:ref', message: 'must be a UUID or idtype|value' }]);
+      throw AppError.validation(`"${ref}" is neither a UUID nor idtype|value`, [{ path: path ?? 'params:/ref', message: 'must be a UUID or idtype|value' }]);
     }
     return assertVisible(row, allowed, () => (path
       ? AppError.validation(`${label} ${ref} does not exist`, [{ path, message: `must refer to an existing ${kind}` }])

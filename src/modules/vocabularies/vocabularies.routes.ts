@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { pageLink, queryAsSent } from '../../platform/http/page-links.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RequestContext } from '../../platform/audit/audit.js';
@@ -95,24 +96,10 @@ const requireJsonPatch = async (request: FastifyRequest) => {
 const codeUrl = (vocabulary: string, code: string) => `${BASE}/${encodeURIComponent(vocabulary)}/codes/${encodeURIComponent(code)}`;
 const codesPath = (vocabulary: string) => `${BASE}/${encodeURIComponent(vocabulary)}/codes`;
 
-/**
- * `path` on the public URL with the parameters the client sent (filters, `_count`), `_cursor` set to
- * `cursor` (or left out for the first page). Links are built from the query as sent, so a default
- * filled in by validation does not turn up in them.
- */
-function pageLink(publicUrl: string, path: string, requestUrl: string, cursor: string | undefined): string {
-  const queryStart = requestUrl.indexOf('?');
-  const params = new URLSearchParams(queryStart === -1 ? '' : requestUrl.slice(queryStart + 1));
-  params.delete('_cursor');
-  if (cursor !== undefined) params.append('_cursor', cursor);
-  const query = params.toString();
-  return query ? `${publicUrl}${path}?${query}` : `${publicUrl}${path}`;
-}
-
 /** `self` is the page asked for; `next` the following page of `/codes` with the same filters. */
 function codeLinks(publicUrl: string, request: FastifyRequest, selfPath: string, vocabulary: string, cursor: string | undefined, nextCursor: string | null): Static<typeof Links> {
-  const links: Static<typeof Links> = { self: pageLink(publicUrl, selfPath, request.url, cursor) };
-  if (nextCursor !== null) links.next = pageLink(publicUrl, codesPath(vocabulary), request.url, nextCursor);
+  const links: Static<typeof Links> = { self: pageLink(`${publicUrl}${selfPath}`, queryAsSent(request.url), cursor) };
+  if (nextCursor !== null) links.next = pageLink(`${publicUrl}${codesPath(vocabulary)}`, queryAsSent(request.url), nextCursor);
   return links;
 }
 

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { stringify } from 'csv-stringify';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
+import { pageLink } from '../http/page-links.js';
 import { areaScopeOf } from '../auth/access-tokens.js';
 import { auditLog } from './audit.tables.js';
 
@@ -59,7 +60,7 @@ export function auditRoutes(db: Db, publicUrl: string) {
         .where(and(...conditions, query._cursor ? gt(auditLog.id, Number(query._cursor)) : undefined))
         .orderBy(asc(auditLog.id)).limit(count + 1);
       const page = rows.slice(0, count);
-      const next = rows.length > count ? linkWith(publicUrl, query, String(page[page.length - 1]!.id)) : undefined;
+      const next = rows.length > count ? pageLink(`${publicUrl}/api/v2/AuditEvent`, query, String(page[page.length - 1]!.id)) : undefined;
       return {
         resourceType: 'SearchResult',
         count: page.length,
@@ -68,7 +69,7 @@ export function auditRoutes(db: Db, publicUrl: string) {
           entityType: row.entityType, entityId: row.entityId, before: row.before, after: row.after, requestId: row.requestId,
           chainPosition: row.chainPosition, entryHash: row.entryHash,
         })),
-        links: { self: linkWith(publicUrl, query, query._cursor), ...(next ? { next } : {}) },
+        links: { self: pageLink(`${publicUrl}/api/v2/AuditEvent`, query, query._cursor), ...(next ? { next } : {}) },
       };
     });
   };
@@ -85,12 +86,4 @@ function conditionsOf(query: AuditQuery): SQL[] {
   if (query.to) conditions.push(lt(auditLog.occurredAt, new Date(query.to)));
   if (query.from && query.to && query.from >= query.to) throw new AppError('unknown_parameter', 'from must be before to', [{ path: 'query:/from', message: 'must be before to' }]);
   return conditions;
-}
-
-function linkWith(publicUrl: string, query: AuditQuery, cursor: string | undefined): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (name !== '_cursor' && value !== undefined) params.append(name, String(value));
-  if (cursor) params.append('_cursor', cursor);
-  const text = params.toString();
-  return `${publicUrl}/api/v2/AuditEvent${text ? `?${text}` : ''}`;
 }

@@ -25,7 +25,8 @@ export function compileValidator({ schema, httpPart }: { schema: object; httpPar
 
 /** Turns schema validation errors into field problems with JSON Pointer paths a person can act on. */
 export function toFieldProblems(errors: Array<ErrorObject | FastifySchemaValidationError>, part = 'body'): FieldProblem[] {
-  const prefix = part === 'body' ? '' : `${part}:`;
+  // One spelling for query-string paths everywhere: `query:/name` (Fastify calls the part `querystring`).
+  const prefix = part === 'body' ? '' : `${part === 'querystring' ? 'query' : part}:`;
   const seen = new Set<string>();
   const problems: FieldProblem[] = [];
   for (const error of errors) {

@@ -185,8 +185,8 @@ export class ExportService {
       return await this.search.matches(actor, kinds[resourceType], search);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      // The search reports query-string paths (query:name); here they are body paths.
-      const fields = error.fields.map((field) => ({ ...field, path: field.path.replace(/^query:/, '/search/') }));
+      // The search reports query-string paths (query:/name); here they are body paths (/search/name).
+      const fields = error.fields.map((field) => ({ ...field, path: field.path.replace(/^query:\//, '/search/') }));
       throw new AppError(error.code, error.message, fields, error.extra);
     }
   }
