@@ -6,6 +6,7 @@ import pg from 'pg';
 import { DEFAULT_ADMIN_URL, DEFAULT_DATABASE } from './options.js';
 import { householdIdOf, nationalIdOf, REGION_CODES } from './keys.js';
 import { PAGE_SIZE } from './scenarios.js';
+import { systemActor } from '../src/platform/auth/access-tokens.js';
 
 const databaseUrl = process.argv[2] ?? `${DEFAULT_ADMIN_URL}/${DEFAULT_DATABASE}`;
 
@@ -31,11 +32,11 @@ try {
   if (!sample) throw new Error(`${databaseUrl} holds no individuals: run the bench (or commonweal seed) first`);
 
   const requests: Array<[string, () => Promise<unknown>]> = [
-    [`GET /api/v2/Individual/${sample.uuid}`, () => registry.getIndividual(sample.uuid)],
-    [`GET /api/v2/Individual/national-id|${nationalIdOf(0)}`, () => registry.getIndividual(`national-id|${nationalIdOf(0)}`)],
-    [`GET /api/v2/Individual?name=${sample.name}&_count=${PAGE_SIZE}`, () => registry.searchIndividuals({ name: sample.name, _count: String(PAGE_SIZE) }, '')],
-    [`GET /api/v2/Individual?area=${REGION_CODES[0]}&_count=${PAGE_SIZE}`, () => registry.searchIndividuals({ area: REGION_CODES[0], _count: String(PAGE_SIZE) }, '')],
-    [`GET /api/v2/Group/household-id|${householdIdOf(0)}`, () => registry.getGroup(`household-id|${householdIdOf(0)}`)],
+    [`GET /api/v2/Individual/${sample.uuid}`, () => registry.getIndividual({ actor: systemActor('bench') }, sample.uuid)],
+    [`GET /api/v2/Individual/national-id|${nationalIdOf(0)}`, () => registry.getIndividual({ actor: systemActor('bench') }, `national-id|${nationalIdOf(0)}`)],
+    [`GET /api/v2/Individual?name=${sample.name}&_count=${PAGE_SIZE}`, () => registry.searchIndividuals({ actor: systemActor('bench') }, { name: sample.name, _count: String(PAGE_SIZE) }, '')],
+    [`GET /api/v2/Individual?area=${REGION_CODES[0]}&_count=${PAGE_SIZE}`, () => registry.searchIndividuals({ actor: systemActor('bench') }, { area: REGION_CODES[0], _count: String(PAGE_SIZE) }, '')],
+    [`GET /api/v2/Group/household-id|${householdIdOf(0)}`, () => registry.getGroup({ actor: systemActor('bench') }, `household-id|${householdIdOf(0)}`)],
   ];
   for (const [, run] of requests) await run(); // fill the caches (id types), as a running server has them
   for (const [label, run] of requests) {

@@ -62,7 +62,7 @@ export async function serveCommand(config: Config): Promise<void> {
 }
 
 async function loadDemoDataIfEmpty(system: System): Promise<void> {
-  const existing = await system.services.registry.searchGroups({ _count: '1' }, '');
+  const existing = await system.services.registry.searchGroups({ actor: systemActor('demo') }, { _count: '1' }, '');
   if (existing.items.length > 0) return;
   const households = system.config.demoHouseholds;
   console.log(`First start: loading ${households} demo households…`);

@@ -89,7 +89,7 @@ describe('Consent filter on registry reads (X-Consent-Status)', () => {
   test('clients under another legal basis and staff see everything: not-required', async () => {
     const publicTask = await system.authAs('individual:read');
     const staff = (await system.signInAs('registrar')).headers;
-    const unfiltered = (await system.services.registry.getIndividual(anaId));
+    const unfiltered = (await system.services.registry.getIndividual({ actor: systemActor('test') }, anaId));
     for (const headers of [publicTask, staff]) {
       const response = await read(`/api/v2/Individual/${anaId}`, headers);
       assert.equal(response.statusCode, 200);

@@ -15,8 +15,8 @@ const withoutAccents = (text: string) => text.normalize('NFKD').replace(/\p{M}/g
 describe('seedRegistry on the real system', () => {
   let system: TestSystem;
   const totals = async () => ({
-    groups: (await system.services.registry.searchGroups({ _total: 'accurate' }, 'http://x')).total,
-    individuals: (await system.services.registry.searchIndividuals({ _total: 'accurate' }, 'http://x')).total,
+    groups: (await system.services.registry.searchGroups({ actor: systemActor('test') }, { _total: 'accurate' }, 'http://x')).total,
+    individuals: (await system.services.registry.searchIndividuals({ actor: systemActor('test') }, { _total: 'accurate' }, 'http://x')).total,
   });
 
   before(async () => { system = await createTestSystem(); });
@@ -36,9 +36,9 @@ describe('seedRegistry on the real system', () => {
     assert.equal((await system.services.areas.getArea(DEMO_AREAS.at(-1)!.code)).kind, 'village');
 
     for (const plan of plans.slice(0, 5)) {
-      const group = await system.services.registry.getGroup(`household-id|${plan.householdId}`);
+      const group = await system.services.registry.getGroup({ actor: systemActor('test') }, `household-id|${plan.householdId}`);
       const headId = plan.members[0]!.individual.identifiers![0]!;
-      const head = await system.services.registry.getIndividual(`${headId.type}|${headId.value}`);
+      const head = await system.services.registry.getIndividual({ actor: systemActor('test') }, `${headId.type}|${headId.value}`);
       assert.equal(group.members!.length, plan.members.length);
       assert.equal(group.members!.find((m) => m.role === 'head')?.individual, head.id);
       assert.equal(group.area, plan.group.area);
@@ -52,7 +52,7 @@ describe('seedRegistry on the real system', () => {
     const accented = plansOf(20).flatMap((plan) => plan.members).find((m) => /[^\x20-\x7e]/.test(m.individual.name.family!));
     assert.ok(accented, 'the first 20 households hold an accented family name');
     const query = withoutAccents(accented.individual.name.family!).toLowerCase();
-    const found = await system.services.registry.searchIndividuals({ name: query, _count: '100' }, 'http://x');
+    const found = await system.services.registry.searchIndividuals({ actor: systemActor('test') }, { name: query, _count: '100' }, 'http://x');
     assert.ok(found.items.some((item) => item.name.family === accented.individual.name.family));
 
     const response = await system.http.inject({ method: 'GET', url: '/api/v2/Group?_total=accurate', headers: await system.authAs('group:read') });
@@ -77,7 +77,7 @@ describe('seedRegistry on the real system', () => {
     const resumed = await seedRegistry(system.services, { households: 26, seed: SEED });
     assert.deepEqual({ households: resumed.households, individuals: resumed.individuals }, { households: 1, individuals: plan!.members.length - 1 });
     assert.deepEqual(await totals(), { groups: 26, individuals: membersIn(plansOf(26)) });
-    const group = await system.services.registry.getGroup(`household-id|${plan!.householdId}`);
+    const group = await system.services.registry.getGroup({ actor: systemActor('test') }, `household-id|${plan!.householdId}`);
     assert.equal(group.members!.length, plan!.members.length);
   });
 

@@ -1,6 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { areaScopeOf, systemActor, type Actor } from '../../platform/auth/access-tokens.js';
-import type { RequestContext } from '../../platform/audit/audit.js';
+import { areaScopeOf, type Actor } from '../../platform/auth/access-tokens.js';
 import { AppError } from '../../platform/errors.js';
 import { registrants, type RegistrantKind } from './registry.tables.js';
 
@@ -93,22 +92,4 @@ export function assertAreaAllowed(areaId: number | null, allowed: AllowedAreas, 
     areaId === null ? 'A registrant without an area is outside your areas' : 'The area is outside your areas',
     [{ path, message: areaId === null ? `is required: ${within}` : `is outside your areas: ${within}` }],
   );
-}
-
-/** Reads made by the system itself (start-up checks, not-yet-migrated internal callers): no limits. */
-export const INTERNAL_READ: RequestContext = { actor: systemActor('internal-read') };
-
-/** True for a `RequestContext` (its actor's scopes are a Set), false for a ref or a search query. */
-export function isRequestContext(value: unknown): value is RequestContext {
-  if (typeof value !== 'object' || value === null || !('actor' in value)) return false;
-  const actor = (value as { actor: unknown }).actor;
-  return typeof actor === 'object' && actor !== null && (actor as { scopes?: unknown }).scopes instanceof Set;
-}
-
-/**
- * Transition for read methods that used to take no context: a call without one (internal callers
- * in other modules, not yet migrated) reads as the system. Routes and bundles always pass theirs.
- */
-export function contextFirst<A extends unknown[]>(args: [RequestContext, ...A] | A): [RequestContext, ...A] {
-  return isRequestContext(args[0]) ? (args as [RequestContext, ...A]) : [INTERNAL_READ, ...(args as A)];
 }

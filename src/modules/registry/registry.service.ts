@@ -22,7 +22,7 @@ import { RegistryBulkService } from './bulk/registry-bulk.service.js';
 import type { RegistryEncryption } from './registry.encryption.js';
 import { RegistryDisclosure } from './registry.disclosure.js';
 import {
-  RegistryAccess, assertAreaAllowed, assertVisible, contextFirst, isVisible, readPermission, writePermission, type AllowedAreas,
+  RegistryAccess, assertAreaAllowed, assertVisible, isVisible, readPermission, writePermission, type AllowedAreas,
 } from './registry-access.js';
 
 /** What the registry needs from the vocabularies module. */
@@ -95,10 +95,7 @@ export class RegistryService {
 
   /** 404 outside the reader's areas; groups and relatives outside them are left out of the lists. */
   getIndividual(context: RequestContext, ref: string): Promise<IndividualView>;
-  /** @deprecated Reads as the system, without area limits: pass the reader's context first. */
-  getIndividual(ref: string): Promise<IndividualView>;
-  async getIndividual(...args: [RequestContext, string] | [string]): Promise<IndividualView> {
-    const [context, ref] = contextFirst<[string]>(args);
+  async getIndividual(context: RequestContext, ref: string): Promise<IndividualView> {
     const allowed = await this.access.allowedAreaIds(context.actor, 'individual:read');
     const row = await this.resolve(this.db, ref, 'individual', undefined, allowed);
     const view = await this.getIndividualView(this.db, row);
@@ -160,10 +157,7 @@ export class RegistryService {
 
   /** 404 outside the reader's areas; members outside them are left out (`size` stays the true size). */
   getGroup(context: RequestContext, ref: string): Promise<GroupView>;
-  /** @deprecated Reads as the system, without area limits: pass the reader's context first. */
-  getGroup(ref: string): Promise<GroupView>;
-  async getGroup(...args: [RequestContext, string] | [string]): Promise<GroupView> {
-    const [context, ref] = contextFirst<[string]>(args);
+  async getGroup(context: RequestContext, ref: string): Promise<GroupView> {
     const allowed = await this.access.allowedAreaIds(context.actor, 'group:read');
     return this.getGroupView(this.db, await this.resolve(this.db, ref, 'group', undefined, allowed), allowed);
   }
@@ -240,10 +234,7 @@ export class RegistryService {
 
   /** 404 outside the reader's areas; members outside them are left out. */
   listMembers(context: RequestContext, groupRef: string, includeEnded: boolean): Promise<MembershipView[]>;
-  /** @deprecated Reads as the system, without area limits: pass the reader's context first. */
-  listMembers(groupRef: string, includeEnded: boolean): Promise<MembershipView[]>;
-  async listMembers(...args: [RequestContext, string, boolean] | [string, boolean]): Promise<MembershipView[]> {
-    const [context, groupRef, includeEnded] = contextFirst<[string, boolean]>(args);
+  async listMembers(context: RequestContext, groupRef: string, includeEnded: boolean): Promise<MembershipView[]> {
     const allowed = await this.access.allowedAreaIds(context.actor, 'group:read');
     const group = await this.resolve(this.db, groupRef, 'group', undefined, allowed);
     return (await repository.listMembershipsOfGroup(this.db, group.id, includeEnded))
@@ -338,19 +329,13 @@ export class RegistryService {
 
   /** Only matches inside the reader's areas, in the items and in `total`. */
   searchIndividuals(context: RequestContext, query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<IndividualView>>;
-  /** @deprecated Reads as the system, without area limits: pass the reader's context first. */
-  searchIndividuals(query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<IndividualView>>;
-  searchIndividuals(...args: [RequestContext, Record<string, unknown>, string] | [Record<string, unknown>, string]): Promise<SearchPage<IndividualView>> {
-    const [context, query, baseUrl] = contextFirst<[Record<string, unknown>, string]>(args);
+  searchIndividuals(context: RequestContext, query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<IndividualView>> {
     return this.search.run(context.actor, 'individual', query, baseUrl) as Promise<SearchPage<IndividualView>>;
   }
 
   /** Only matches inside the reader's areas, in the items and in `total`. */
   searchGroups(context: RequestContext, query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<GroupView>>;
-  /** @deprecated Reads as the system, without area limits: pass the reader's context first. */
-  searchGroups(query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<GroupView>>;
-  searchGroups(...args: [RequestContext, Record<string, unknown>, string] | [Record<string, unknown>, string]): Promise<SearchPage<GroupView>> {
-    const [context, query, baseUrl] = contextFirst<[Record<string, unknown>, string]>(args);
+  searchGroups(context: RequestContext, query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<GroupView>> {
     return this.search.run(context.actor, 'group', query, baseUrl) as Promise<SearchPage<GroupView>>;
   }
 

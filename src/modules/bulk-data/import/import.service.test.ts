@@ -11,6 +11,7 @@ import { registrants } from '../../registry/registry.tables.js';
 import { IMPORT_JOB, type ImportPayload } from './import.service.js';
 import type { MappingDocument } from './import.mapping.js';
 import { csv, loadDemoAreas, problemsOf, runImport, startImport, testActor, xlsx } from './import.test-support.js';
+import { systemActor } from '../../../platform/auth/access-tokens.js';
 
 const VILLAGE = 'DM01010101';
 const OTHER_VILLAGE = 'DM01010102';
@@ -54,18 +55,18 @@ describe('registry.import job', () => {
     assert.ok(rowsPerSecond! > 0);
     assert.deepEqual(job.progress, { done: 6, total: 6 });
 
-    const ana = await system.services.registry.getIndividual('national-id|AB100001');
+    const ana = await system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|AB100001');
     assert.equal(ana.birthDate, '1980-04-12');
     assert.equal(ana.gender, '2');
     assert.equal(ana.area, VILLAGE);
     assert.deepEqual(ana.phones, [{ value: '+639171234567' }]);
     assert.deepEqual(ana.income, { monthly: 12500.5, currency: 'PHP' });
-    const ben = await system.services.registry.getIndividual('national-id|AB100002');
+    const ben = await system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|AB100002');
     assert.equal(ben.gender, '1');
     assert.deepEqual(ben.disability, { hasDisability: true, types: ['seeing', 'walking'] });
-    const household = await system.services.registry.getGroup('household-id|HH-1');
+    const household = await system.services.registry.getGroup({ actor: systemActor('test') }, 'household-id|HH-1');
     assert.equal(household.name, 'Household of Ana Reyes');
-    const members = await system.services.registry.listMembers('household-id|HH-1', false);
+    const members = await system.services.registry.listMembers({ actor: systemActor('test') }, 'household-id|HH-1', false);
     assert.deepEqual(members.map((member) => member.role).sort(), ['child', 'head', 'spouse']);
     assert.equal(await count(), 8); // 6 people, 2 households
   });
@@ -83,7 +84,7 @@ describe('registry.import job', () => {
     const changed = people.map((row) => (row[0] === 'AB100006' ? [...row.slice(0, 2), 'Santos-Lim', ...row.slice(3)] : row));
     const update = await runImport(system, csv([header, ...changed]), { request: { mappingDocument: mapping } });
     assert.deepEqual([update.result?.created, update.result?.updated], [0, 1]);
-    const fe = await system.services.registry.getIndividual('national-id|AB100006');
+    const fe = await system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|AB100006');
     assert.equal(fe.name.family, 'Santos-Lim');
     const audit = await system.testDatabase.db.select().from(auditLog).where(eq(auditLog.entityId, fe.id));
     const entry = audit.find((row) => row.action === 'update')!;
@@ -106,16 +107,16 @@ describe('registry.import job', () => {
     const job = await runImport(system, workbook, { fileName: 'people.xlsx', request: { mappingDocument: { columns, options: { sheet: 'People' } } } });
     assert.equal(job.state, 'succeeded', job.error ?? '');
     assert.deepEqual([job.result?.rows, job.result?.created, job.result?.householdsCreated, job.result?.rejected], [3, 3, 1, 0]);
-    const gil = await system.services.registry.getIndividual('national-id|XL200001');
+    const gil = await system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|XL200001');
     assert.deepEqual([gil.birthDate, gil.income], ['1970-01-31', { monthly: 15000, currency: 'PHP' }]);
-    assert.equal((await system.services.registry.getIndividual('national-id|XL200003')).birthDate, '1999-03-03');
+    assert.equal((await system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|XL200003')).birthDate, '1999-03-03');
   });
 
   test('without a mapping, headers that are field names are imported (first sheet of an XLSX)', async () => {
     const workbook = await xlsx({ Sheet1: [['identifier:national-id', 'given_name', 'family_name', 'Comment'], ['DF300001', 'Joy', 'Uy', 'ignored']] });
     const job = await runImport(system, workbook, { fileName: 'people.xlsx' });
     assert.deepEqual([job.state, job.result?.created], ['succeeded', 1]);
-    assert.equal((await system.services.registry.getIndividual('national-id|DF300001')).name.given, 'Joy');
+    assert.equal((await system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|DF300001')).name.given, 'Joy');
   });
 
   test('reports each refused row with its row, column, value and reason, and writes the good rows', async () => {
@@ -150,7 +151,7 @@ describe('registry.import job', () => {
     }
     assert.deepEqual([at(9)[0]!.column, at(9)[0]!.value, at(9)[0]!.reason], ['Income', 'lots', 'is not a number']);
     assert.equal(await count(), 3); // two people and the household of the second
-    await assert.rejects(system.services.registry.getIndividual('national-id|AB400002'));
+    await assert.rejects(system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|AB400002'));
   });
 
   test('a file whose mapped columns are missing, or with no identifier column, is refused before it is queued', async () => {
@@ -213,6 +214,6 @@ describe('registry.import job', () => {
     await system.services.imports.mappings.put('test', 'monthly', { mapping: { columns: { NID: 'identifier:national-id', 'First name': 'display_name' } } });
     await system.jobs.drain();
     assert.equal((await findJob(system.testDatabase.db, job.id))?.state, 'succeeded');
-    assert.equal((await system.services.registry.getIndividual('national-id|AB100006')).name.family, 'Santos');
+    assert.equal((await system.services.registry.getIndividual({ actor: systemActor('test') }, 'national-id|AB100006')).name.family, 'Santos');
   });
 });
