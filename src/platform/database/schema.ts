@@ -13,3 +13,4 @@ export * from '../../modules/bulk-data/bulk-data.tables.js';
 export * from '../../modules/users/users.tables.js';
 export * from '../../modules/consents/consents.tables.js';
 export * from '../crypto/encryption-keys.tables.js';
+export * from '../../modules/rules/rules.tables.js';
