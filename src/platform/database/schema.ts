@@ -14,3 +14,4 @@ export * from '../../modules/users/users.tables.js';
 export * from '../../modules/consents/consents.tables.js';
 export * from '../crypto/encryption-keys.tables.js';
 export * from '../../modules/rules/rules.tables.js';
+export * from '../../modules/dci/dci.tables.js';
