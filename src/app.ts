@@ -21,6 +21,7 @@ import { RegistryService } from './modules/registry/registry.service.js';
 import { registryRoutes } from './modules/registry/registry.routes.js';
 import { ConsentService } from './modules/consents/consents.service.js';
 import { consentRoutes } from './modules/consents/consents.routes.js';
+import { RegistrantRelease } from './modules/consents/registrant-release.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
 import { jobRoutes } from './platform/jobs/job.routes.js';
@@ -45,6 +46,8 @@ export interface Services {
   areas: AreaService;
   registry: RegistryService;
   consents: ConsentService;
+  /** What an actor receives of registrant data in any response or export (consent filter, masking). */
+  release: RegistrantRelease;
   bundles: BundleService;
   exports: ExportService;
   imports: ImportService;
@@ -98,14 +101,15 @@ export async function createSystem(config: Config, options: { database?: Databas
   await vocabularies.installSystemVocabularies();
   const areas = new AreaService(db, vocabularies);
   const registry = new RegistryService(db, vocabularies, areas, registryEncryption, { defaultPhoneRegion: config.defaultPhoneRegion });
-  const bundles = new BundleService(db, registry);
   const consents = new ConsentService(db, registry);
+  const release = new RegistrantRelease(consents, registry.disclosure);
+  const bundles = new BundleService(db, registry, release);
   const apiClients = new ApiClientService(db, tokens, areas);
   const users = new UserService(db, areas);
   const sessions = new SessionService(db);
-  const exports = new ExportService(db, registry.search, { disclosure: registry.disclosure });
+  const exports = new ExportService(db, registry.search, release);
   const imports = new ImportService(db, registry, new ImportMappingService(db, vocabularies));
-  const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, bundles, exports, imports };
+  const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, release, bundles, exports, imports };
 
   const jobs = new JobRunner({
     db,
@@ -145,7 +149,7 @@ export async function createSystem(config: Config, options: { database?: Databas
       userRoutes(users),
       vocabularyRoutes(vocabularies, config.publicUrl),
       areaRoutes(areas, config.publicUrl),
-      registryRoutes(registry, config.publicUrl, consents),
+      registryRoutes(registry, config.publicUrl, release),
       consentRoutes(consents),
       bundleRoutes(bundles),
       jobRoutes(db),

@@ -4,6 +4,8 @@ import { hasScope } from '../../platform/auth/access-tokens.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
 import { etagOf } from '../../platform/versioning.js';
 import type { RegistryService } from '../registry/registry.service.js';
+import type { ConsentCoverage } from '../consents/consent-filter.js';
+import type { RegistrantRelease } from '../consents/registrant-release.js';
 import type { Bundle, BundleEntry } from './bundle.schemas.js';
 import { findOperation, type OperationResult } from './bundle-operations.js';
 
@@ -22,6 +24,13 @@ export interface BundleResponse {
   entries: BundleEntryResponse[];
 }
 
+/** Registrant records a bundle response carries (relationships, memberships… are not registrants). */
+type RegistrantResource = { resourceType: 'Individual' | 'Group'; id: string };
+const isRegistrant = (resource: unknown): resource is RegistrantResource => {
+  const type = (resource as { resourceType?: unknown } | undefined)?.resourceType;
+  return (type === 'Individual' || type === 'Group') && typeof (resource as { id?: unknown }).id === 'string';
+};
+
 /**
  * `$batch`: several registry writes in one request. A `transaction` bundle runs every entry in one
  * database transaction (any failure rolls all back and is reported with the entry's index); a
@@ -29,7 +38,19 @@ export interface BundleResponse {
  * their `urn:uuid:` fullUrl.
  */
 export class BundleService {
-  constructor(private readonly db: Db, private readonly registry: RegistryService) {}
+  constructor(private readonly db: Db, private readonly registry: RegistryService, private readonly release: RegistrantRelease) {}
+
+  /**
+   * Runs the bundle, then releases its registrant records as any read would (consent filter,
+   * masking, reveal audit), after the writes committed. The status summarises every entry.
+   */
+  async processAndRelease(context: RequestContext, bundle: Bundle, onUnexpectedError?: (error: unknown, index: number) => void): Promise<{ body: BundleResponse; consentStatus: ConsentCoverage }> {
+    const response = await this.process(context, bundle, onUnexpectedError);
+    const carrying = response.entries.filter((entry) => isRegistrant(entry.resource));
+    const { body, consentStatus } = await this.release.page(context, { items: carrying.map((entry) => entry.resource as RegistrantResource) });
+    carrying.forEach((entry, index) => { entry.resource = body.items[index]; });
+    return { body: response, consentStatus };
+  }
 
   /**
    * `onUnexpectedError` hears of a batch entry that failed with something other than an AppError

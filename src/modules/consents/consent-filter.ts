@@ -42,10 +42,32 @@ function coversActor(consent: ConsentTerms, actor: Actor, now: Date): boolean {
 }
 
 /**
- * What `actor` may see of one registrant, given that registrant's consents (any status; only the
- * active ones covering the actor count). Clients under another legal basis, users and the system
- * see the view unchanged (`not-required`). A consent-based client sees the `id` and `resourceType`
- * plus the fields of the data categories its consents cover, and nothing else.
+ * The view fields `actor`'s consents release of one registrant (given that registrant's consents,
+ * any status; only the active ones covering the actor count); undefined when the actor needs no
+ * consent (other legal bases, users, the system). The one decision every consent-filtered path uses.
+ */
+export function releasedFields(actor: Actor, consents: readonly ConsentTerms[], now = new Date()): ReadonlySet<string> | undefined {
+  if (!requiresConsent(actor)) return undefined;
+  return new Set(consents.filter((consent) => coversActor(consent, actor, now))
+    .flatMap((consent) => consent.dataCategories.flatMap((category) => DATA_CATEGORIES[category]?.fields ?? [])));
+}
+
+/** A view cut to `released` fields (plus `resourceType` and `id`), with how much of it that is. */
+export function releaseView<V extends RegistrantView>(view: V, released: ReadonlySet<string> | undefined): { view: V | (RegistrantView & Record<string, unknown>); consentStatus: ConsentCoverage } {
+  if (released === undefined) return { view, consentStatus: 'not-required' };
+  const shown = Object.keys(view).filter((field) => RELEASABLE_FIELDS.has(field));
+  const kept = shown.filter((field) => released.has(field));
+  const filtered: RegistrantView & Record<string, unknown> = { resourceType: view.resourceType, id: view.id };
+  for (const field of kept) filtered[field] = (view as unknown as Record<string, unknown>)[field];
+  const consentStatus = kept.length === 0 ? 'none' : kept.length === shown.length ? 'full' : 'partial';
+  return { view: filtered, consentStatus };
+}
+
+/**
+ * What `actor` may see of one registrant, given that registrant's consents. Clients under another
+ * legal basis, users and the system see the view unchanged (`not-required`). A consent-based client
+ * sees the `id` and `resourceType` plus the fields of the data categories its consents cover, and
+ * nothing else.
  */
 export function filterByConsent<V extends RegistrantView>(
   actor: Actor,
@@ -53,15 +75,7 @@ export function filterByConsent<V extends RegistrantView>(
   consents: readonly ConsentTerms[],
   now = new Date(),
 ): { view: V | (RegistrantView & Record<string, unknown>); consentStatus: ConsentCoverage } {
-  if (!requiresConsent(actor)) return { view, consentStatus: 'not-required' };
-  const covered = new Set(consents.filter((consent) => coversActor(consent, actor, now))
-    .flatMap((consent) => consent.dataCategories.flatMap((category) => DATA_CATEGORIES[category]?.fields ?? [])));
-  const shown = Object.keys(view).filter((field) => RELEASABLE_FIELDS.has(field));
-  const released = shown.filter((field) => covered.has(field));
-  const filtered: RegistrantView & Record<string, unknown> = { resourceType: view.resourceType, id: view.id };
-  for (const field of released) filtered[field] = (view as unknown as Record<string, unknown>)[field];
-  const consentStatus = released.length === 0 ? 'none' : released.length === shown.length ? 'full' : 'partial';
-  return { view: filtered, consentStatus };
+  return releaseView(view, releasedFields(actor, consents, now));
 }
 
 /** One status for a page of results: `full` if every item is, `none` if every item is, else `partial`. */

@@ -11,7 +11,7 @@ import type { ConsentRow, ConsentWithSubject, NewConsentRow } from './consents.r
 import type { ConsentInput, Evidence, GiveInput, RefuseInput, WithdrawInput } from './consents.schemas.js';
 import { DATA_CATEGORIES, PROCESSING_OPERATIONS, PURPOSES, normaliseTerms } from './consent-terms.js';
 import {
-  effectiveStatus, filterByConsent, requiresConsent, summariseCoverage, type ConsentCoverage, type ConsentTerms, type RegistrantView,
+  effectiveStatus, releaseView, releasedFields, requiresConsent, summariseCoverage, type ConsentCoverage, type ConsentTerms, type RegistrantView,
 } from './consent-filter.js';
 
 /** What consents need from the registry: a registrant by UUID or `idtype|value` (404 when unknown). */
@@ -142,23 +142,30 @@ export class ConsentService {
     return this.transition(context, uuid, 'withdraw', input.reason, (_row, now) => ({ withdrawnAt: now }));
   }
 
+  /**
+   * The fields `actor`'s consents release, per registrant (by UUID), in one query; undefined when
+   * the actor needs no consent. A registrant without any covering consent maps to an empty set.
+   */
+  async releasedFieldsOf(actor: Actor, subjectIds: readonly string[]): Promise<Map<string, ReadonlySet<string>> | undefined> {
+    if (!requiresConsent(actor)) return undefined;
+    const bySubject = new Map<string, ConsentTerms[]>(subjectIds.map((id) => [id, []]));
+    for (const { subjectId, consent } of await repository.listGivenConsentsOf(this.db, [...new Set(subjectIds)])) bySubject.get(subjectId)?.push(consent);
+    const now = new Date();
+    return new Map([...bySubject].map(([id, found]) => [id, releasedFields(actor, found, now) ?? new Set<string>()]));
+  }
+
   /** One registrant as `actor` may see it (see filterByConsent); loads its consents only when needed. */
   async filterOne<V extends RegistrantView>(actor: Actor, view: V): Promise<{ body: unknown; consentStatus: ConsentCoverage }> {
-    if (!requiresConsent(actor)) return { body: view, consentStatus: 'not-required' };
-    const found = await repository.listGivenConsentsOf(this.db, [view.id]);
-    const { view: body, consentStatus } = filterByConsent(actor, view, found.map((row) => row.consent));
+    const released = await this.releasedFieldsOf(actor, [view.id]);
+    const { view: body, consentStatus } = releaseView(view, released?.get(view.id));
     return { body, consentStatus };
   }
 
   /** Each item of a page filtered and marked with its `consentStatus`; one query for the page's consents. */
   async filterPage<V extends RegistrantView, P extends Page<V>>(actor: Actor, page: P): Promise<{ body: unknown; consentStatus: ConsentCoverage }> {
-    if (!requiresConsent(actor)) return { body: page, consentStatus: 'not-required' };
-    const bySubject = new Map<string, ConsentTerms[]>();
-    for (const { subjectId, consent } of await repository.listGivenConsentsOf(this.db, page.items.map((item) => item.id))) {
-      bySubject.set(subjectId, [...(bySubject.get(subjectId) ?? []), consent]);
-    }
-    const now = new Date();
-    const results = page.items.map((item) => filterByConsent(actor, item, bySubject.get(item.id) ?? [], now));
+    const released = await this.releasedFieldsOf(actor, page.items.map((item) => item.id));
+    if (!released) return { body: page, consentStatus: 'not-required' };
+    const results = page.items.map((item) => releaseView(item, released.get(item.id)));
     return {
       body: { ...page, items: results.map(({ view, consentStatus }) => ({ ...view, consentStatus })) },
       consentStatus: summariseCoverage(results.map((result) => result.consentStatus)),

@@ -5,7 +5,7 @@ import { etagOf, versionFromIfMatch } from '../../platform/versioning.js';
 import type { RegistrantKind } from './registry.tables.js';
 import type { RegistryService } from './registry.service.js';
 import { CONSENT_STATUS_HEADER } from '../consents/consent-filter.js';
-import type { ConsentService } from '../consents/consents.service.js';
+import type { RegistrantRelease } from '../consents/registrant-release.js';
 import {
   ChangeHeadInput, DeactivateInput, EndMembershipInput, GroupInput, GroupPatch, IdentifierInput, IndividualInput, IndividualPatch,
   InvalidateIdentifierInput, MemberInput, RegistrantRef, RelationshipInput,
@@ -42,25 +42,27 @@ function contextOf(request: FastifyRequest): RequestContext {
   return { actor: request.actor, requestId: String(request.id) };
 }
 
-/** A registrant view as the actor may see it (masked without `pii:reveal`; reveals audited). */
-async function sendVersioned(registry: RegistryService, request: FastifyRequest, reply: FastifyReply, body: { version: number }, status = 200) {
-  return reply.code(status).header('etag', etagOf(body.version)).send(await registry.disclosure.one(contextOf(request), body));
+/** A registrant view as the actor may see it (consent-filtered, masked without `pii:reveal`; reveals audited). */
+async function sendVersioned(release: RegistrantRelease, request: FastifyRequest, reply: FastifyReply, view: { resourceType: 'Individual' | 'Group'; id: string; version: number }, status = 200) {
+  const { body, consentStatus } = await release.one(contextOf(request), view);
+  return reply.code(status).header('etag', etagOf(view.version)).header(CONSENT_STATUS_HEADER, consentStatus).send(body);
 }
 
 /**
- * API v2 resources Individual and Group, FHIR-like: /api/v2/Individual, /api/v2/Group. Reads by
- * ref and searches go through the consent filter (header X-Consent-Status). Every handler passes
- * the request's actor to the service, which applies its area limits (outside = 404 / left out).
+ * API v2 resources Individual and Group, FHIR-like: /api/v2/Individual, /api/v2/Group. Every
+ * response carrying registrant data (reads, searches, writes, history, members) goes through
+ * `release`: the consent filter (header X-Consent-Status), then masking. Every handler passes the
+ * request's actor to the service, which applies its area limits (outside = 404 / left out).
  */
-export function registryRoutes(registry: RegistryService, publicUrl: string, consents: Pick<ConsentService, 'filterOne' | 'filterPage'>) {
+export function registryRoutes(registry: RegistryService, publicUrl: string, release: RegistrantRelease) {
   return (app: FastifyInstance) => {
-    for (const kind of ['individual', 'group'] as const) registerKind(app, registry, publicUrl, kind, consents);
+    for (const kind of ['individual', 'group'] as const) registerKind(app, registry, publicUrl, kind, release);
     registerIndividualOnly(app, registry);
-    registerGroupOnly(app, registry);
+    registerGroupOnly(app, registry, release);
   };
 }
 
-function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl: string, kind: RegistrantKind, consents: Pick<ConsentService, 'filterOne' | 'filterPage'>) {
+function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl: string, kind: RegistrantKind, release: RegistrantRelease) {
   const resource = kind === 'individual' ? 'Individual' : 'Group';
   const base = `/api/v2/${resource}`;
   const read = { scope: `${kind}:read` };
@@ -75,7 +77,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
       ? await registry.createIndividual(contextOf(request), request.body as IndividualInput)
       : await registry.createGroup(contextOf(request), request.body as GroupInput);
     reply.header('location', `${base}/${created.id}`);
-    return sendVersioned(registry, request, reply, created, 201);
+    return sendVersioned(release, request, reply, created, 201);
   });
 
   app.get(base, {
@@ -86,8 +88,8 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     const page = kind === 'individual'
       ? await registry.searchIndividuals(contextOf(request), query, `${publicUrl}${base}`)
       : await registry.searchGroups(contextOf(request), query, `${publicUrl}${base}`);
-    const { body, consentStatus } = await consents.filterPage(request.actor, page);
-    return reply.header(CONSENT_STATUS_HEADER, consentStatus).send(await registry.disclosure.page(contextOf(request), body as typeof page));
+    const { body, consentStatus } = await release.page(contextOf(request), page);
+    return reply.header(CONSENT_STATUS_HEADER, consentStatus).send(body);
   });
 
   app.get(`${base}/:ref`, {
@@ -96,8 +98,8 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
     const view = kind === 'individual' ? await registry.getIndividual(contextOf(request), ref) : await registry.getGroup(contextOf(request), ref);
-    const { body, consentStatus } = await consents.filterOne(request.actor, view);
-    return reply.header('etag', etagOf(view.version)).header(CONSENT_STATUS_HEADER, consentStatus).send(await registry.disclosure.one(contextOf(request), body as object));
+    const { body, consentStatus } = await release.one(contextOf(request), view);
+    return reply.header('etag', etagOf(view.version)).header(CONSENT_STATUS_HEADER, consentStatus).send(body);
   });
 
   app.patch(`${base}/:ref`, {
@@ -112,7 +114,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     const updated = kind === 'individual'
       ? await registry.updateIndividual(contextOf(request), ref, request.body as IndividualPatch, version)
       : await registry.updateGroup(contextOf(request), ref, request.body as GroupPatch, version);
-    return sendVersioned(registry, request, reply, updated);
+    return sendVersioned(release, request, reply, updated);
   });
 
   app.post(`${base}/:ref/$deactivate`, {
@@ -120,7 +122,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Deactivate (records are never deleted)', params: RegistrantRef, body: DeactivateInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(registry, request, reply, await registry.deactivate(contextOf(request), kind, ref, request.body as DeactivateInput));
+    return sendVersioned(release, request, reply, await registry.deactivate(contextOf(request), kind, ref, request.body as DeactivateInput));
   });
 
   app.post(`${base}/:ref/$reactivate`, {
@@ -128,7 +130,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Reactivate a deactivated record', params: RegistrantRef },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(registry, request, reply, await registry.reactivate(contextOf(request), kind, ref));
+    return sendVersioned(release, request, reply, await registry.reactivate(contextOf(request), kind, ref));
   });
 
   app.post(`${base}/:ref/identifiers`, {
@@ -136,7 +138,7 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Add an identifier', params: RegistrantRef, body: IdentifierInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(registry, request, reply, await registry.addIdentifier(contextOf(request), kind, ref, request.body as Static<typeof IdentifierInput>), 201);
+    return sendVersioned(release, request, reply, await registry.addIdentifier(contextOf(request), kind, ref, request.body as Static<typeof IdentifierInput>), 201);
   });
 
   app.post(`${base}/:ref/identifiers/$invalidate`, {
@@ -144,18 +146,19 @@ function registerKind(app: FastifyInstance, registry: RegistryService, publicUrl
     schema: { tags, summary: 'Mark an identifier invalid (it is kept, no longer live)', params: RegistrantRef, body: InvalidateIdentifierInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(registry, request, reply, await registry.invalidateIdentifier(contextOf(request), kind, ref, request.body as InvalidateIdentifierInput));
+    return sendVersioned(release, request, reply, await registry.invalidateIdentifier(contextOf(request), kind, ref, request.body as InvalidateIdentifierInput));
   });
 
   app.get(`${base}/:ref/_history`, {
     config: read,
     schema: { tags, summary: 'Change history from the audit log, oldest first', params: RegistrantRef },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
     const items = await registry.history(contextOf(request), kind, ref);
     // The record's area only matters to an actor whose pii:reveal is limited to areas.
     const areaOf = async () => (kind === 'individual' ? await registry.getIndividual(contextOf(request), ref) : await registry.getGroup(contextOf(request), ref)).area;
-    return { items: await registry.disclosure.history(request.actor, items, areaOf) };
+    const { body, consentStatus } = await release.history(contextOf(request), items, areaOf);
+    return reply.header(CONSENT_STATUS_HEADER, consentStatus).send({ items: body });
   });
 }
 
@@ -169,15 +172,17 @@ function registerIndividualOnly(app: FastifyInstance, registry: RegistryService)
   });
 }
 
-function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
+function registerGroupOnly(app: FastifyInstance, registry: RegistryService, release: RegistrantRelease) {
   const tags = ['Group'];
   app.get('/api/v2/Group/:ref/members', {
     config: { scope: 'group:read' },
     schema: { tags, summary: 'Members of a group; ?history=true includes ended memberships', params: RegistrantRef, querystring: MembersQuery },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
     const { history } = request.query as { history?: boolean };
-    return { items: await registry.listMembers(contextOf(request), ref, history ?? false) };
+    const items = await registry.listMembers(contextOf(request), ref, history ?? false);
+    const { body, consentStatus } = await release.members(contextOf(request), async () => (await registry.getGroup(contextOf(request), ref)).id, items);
+    return reply.header(CONSENT_STATUS_HEADER, consentStatus).send({ items: body });
   });
 
   app.post('/api/v2/Group/:ref/members', {
@@ -185,7 +190,7 @@ function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
     schema: { tags, summary: 'Add a member (a household\'s first member must be its head)', params: RegistrantRef, body: MemberInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(registry, request, reply, await registry.addMember(contextOf(request), ref, request.body as MemberInput), 201);
+    return sendVersioned(release, request, reply, await registry.addMember(contextOf(request), ref, request.body as MemberInput), 201);
   });
 
   app.post('/api/v2/Group/:ref/members/:individual/$end', {
@@ -193,7 +198,7 @@ function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
     schema: { tags, summary: 'End a membership (kept as history)', params: MemberParams, body: EndMembershipInput },
   }, async (request, reply) => {
     const { ref, individual } = request.params as { ref: string; individual: string };
-    return sendVersioned(registry, request, reply, await registry.endMember(contextOf(request), ref, individual, request.body as EndMembershipInput));
+    return sendVersioned(release, request, reply, await registry.endMember(contextOf(request), ref, individual, request.body as EndMembershipInput));
   });
 
   app.post('/api/v2/Group/:ref/$change-head', {
@@ -201,6 +206,6 @@ function registerGroupOnly(app: FastifyInstance, registry: RegistryService) {
     schema: { tags, summary: 'Make another member the head of the household', params: RegistrantRef, body: ChangeHeadInput },
   }, async (request, reply) => {
     const { ref } = request.params as { ref: string };
-    return sendVersioned(registry, request, reply, await registry.changeHead(contextOf(request), ref, request.body as ChangeHeadInput));
+    return sendVersioned(release, request, reply, await registry.changeHead(contextOf(request), ref, request.body as ChangeHeadInput));
   });
 }

@@ -114,7 +114,7 @@ describe('ExportService: CSV of every match of a search', () => {
   });
 
   test('reads in keyset pages: a small page size gives the same file', async () => {
-    const paged = new ExportService(system.database.db, system.services.registry.search, { pageSize: 7 });
+    const paged = new ExportService(system.database.db, system.services.registry.search, system.services.release, { pageSize: 7 });
     const progress: Array<[number, number]> = [];
     const out = collector();
     await paged.writeCsv(actor, { resourceType: 'Individual' }, out.stream, { onProgress: (done, total) => { progress.push([done, total]); } });
@@ -169,7 +169,7 @@ describe('ExportService: CSV of every match of a search', () => {
       reportProgress,
       signal: new AbortController().signal,
     });
-    const small = new ExportService(system.database.db, system.services.registry.search, { pageSize: 5 });
+    const small = new ExportService(system.database.db, system.services.registry.search, system.services.release, { pageSize: 5 });
     let reports = 0;
     const cancelled = async () => { if (++reports > 3) throw new JobLostError('cancelled'); };
     await assert.rejects(small.runJob(context(stored!.payload, cancelled)), JobLostError);

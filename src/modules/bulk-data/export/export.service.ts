@@ -14,7 +14,7 @@ import { jobs } from '../../../platform/jobs/jobs.tables.js';
 import type { RegistrySearch } from '../../registry/registry.search.js';
 import { GroupSearch, IndividualSearch } from '../../registry/registry.routes.js';
 import type { GroupView, IndividualView } from '../../registry/registry.views.js';
-import { discloseRegistrants, revealScopeOf, type RegistryDisclosure } from '../../registry/registry.disclosure.js';
+import type { RegistrantRelease } from '../../consents/registrant-release.js';
 import { recordAudit } from '../../../platform/audit/audit.js';
 import { groupColumns, headersOf, individualColumns, recordOf } from './export.columns.js';
 
@@ -38,7 +38,14 @@ interface StoredActor {
   scopes: string[];
   /** Permission → area codes (see `Actor.areaLimits`); absent = no limits. */
   areaLimits?: Array<[string, string[]]>;
+  /** What the consent filter decides on (clients): legal basis, organisation (type), purpose. */
+  legalBasis?: string;
+  organisation?: string;
+  organisationType?: string;
+  purpose?: string;
 }
+
+const CONSENT_CLAIMS = ['legalBasis', 'organisation', 'organisationType', 'purpose'] as const;
 
 /** Saved with the job: what to export and who asked (their permissions and area limits apply when it runs). */
 interface ExportPayload extends Record<string, unknown> {
@@ -50,14 +57,17 @@ interface ExportPayload extends Record<string, unknown> {
 function storeActor(actor: Actor): StoredActor {
   const stored: StoredActor = { type: actor.type, id: actor.id, scopes: [...actor.scopes] };
   if (actor.areaLimits && actor.areaLimits.size > 0) stored.areaLimits = [...actor.areaLimits].map(([permission, codes]) => [permission, [...codes]]);
+  for (const claim of CONSENT_CLAIMS) if (actor[claim] !== undefined) stored[claim] = actor[claim];
   return stored;
 }
 
 function restoreActor(stored: StoredActor): Actor {
-  return {
+  const actor: Actor = {
     type: stored.type, id: stored.id, scopes: new Set(stored.scopes),
     ...(stored.areaLimits ? { areaLimits: new Map(stored.areaLimits) } : {}),
   };
+  for (const claim of CONSENT_CLAIMS) if (stored[claim] !== undefined) actor[claim] = stored[claim];
+  return actor;
 }
 
 export interface ExportProgress {
@@ -80,8 +90,9 @@ export class ExportService {
   constructor(
     private readonly db: Db,
     private readonly search: RegistrySearch,
-    /** `disclosure`: resolves area-bound `pii:reveal` (without it, such an actor gets masked exports). */
-    private readonly options: { pageSize?: number; disclosure?: Pick<RegistryDisclosure, 'scopeFor'> } = {},
+    /** What the caller may see of each record: consent filter and masking, as in API responses. */
+    private readonly release: Pick<RegistrantRelease, 'forExport' | 'disclosure'>,
+    private readonly options: { pageSize?: number } = {},
   ) {}
 
   /** Validates the request now (403, 400), then queues the export; the 202 body is the job. */
@@ -100,19 +111,22 @@ export class ExportService {
     await options.onProgress?.(0, total);
     let rows = 0;
     const service = this;
-    // Masked as in API responses unless the actor holds pii:reveal; then the reveal is audited,
-    // once for the whole export (which fields, how many records; never the values).
+    // Consent-filtered and masked as in API responses (a record a consent client may not see
+    // leaves every column but `id` empty); a reveal is audited once for the whole export (which
+    // fields, how many records; never the values).
     const revealedFields = new Set<string>();
     let revealedRecords = 0;
-    const scope = this.options.disclosure ? await this.options.disclosure.scopeFor(actor) : revealScopeOf(actor);
+    const scope = await this.release.disclosure.scopeFor(actor);
     async function* records(): AsyncGenerator<string[]> {
       for await (const page of matches.pages(service.options.pageSize ?? DEFAULT_PAGE_SIZE)) {
-        const { records: shown, revealed } = discloseRegistrants(scope, page as Array<IndividualView | GroupView>);
+        const { records: shown, revealed, released } = await service.release.forExport(actor, page as Array<IndividualView | GroupView>, scope);
         revealedRecords += revealed.length;
         for (const item of revealed) for (const field of item.fields) revealedFields.add(field);
         if (resourceType === 'Individual') {
           const households = await service.search.householdsOf(actor, page.map((view) => view.id));
-          for (const view of shown as IndividualView[]) yield recordOf(individualColumns, { ...view, households: households.get(view.id) ?? [] });
+          // Households are family structure: released with the individual's memberships.
+          const showsHouseholds = (id: string) => released === undefined || released.get(id)?.has('memberships') === true;
+          for (const view of shown as IndividualView[]) yield recordOf(individualColumns, { ...view, households: showsHouseholds(view.id) ? households.get(view.id) ?? [] : [] });
         } else {
           for (const view of shown as GroupView[]) yield recordOf(groupColumns, view);
         }
