@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 export default defineConfig(
   {
     // Generated, local or throw-away files.
-    ignores: ['node_modules/', '.data/', 'dist/', 'coverage/', 'scratch/', 'migrations/', 'bench/results/'],
+    ignores: ['node_modules/', '.data/', 'dist/', 'coverage/', 'scratch/', 'migrations/', 'bench/results/', 'web/dist/', 'web/src/api/schema.d.ts'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -36,6 +36,7 @@ import { RegistryEncryption } from './modules/registry/registry.encryption.js';
 import { registryReencryptionTargets } from './modules/registry/reencryption.repository.js';
 import { ImportMappingService } from './modules/bulk-data/import/import-mappings.service.js';
 import { importRoutes } from './modules/bulk-data/import/import.routes.js';
+import { webRoutes } from './modules/web/web.routes.js';
 
 /** Every service of the system, wired once. Modules reach each other only through these. */
 export interface Services {
@@ -156,6 +157,7 @@ export async function createSystem(config: Config, options: { database?: Databas
       auditRoutes(db, config.publicUrl),
       exportRoutes(exports),
       importRoutes(imports),
+      webRoutes(),
     ],
   });
 
