@@ -15,3 +15,4 @@ export * from '../../modules/consents/consents.tables.js';
 export * from '../crypto/encryption-keys.tables.js';
 export * from '../../modules/rules/rules.tables.js';
 export * from '../../modules/dci/dci.tables.js';
+export * from '../../modules/dci/transactions/dci-async.tables.js';
