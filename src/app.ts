@@ -36,6 +36,9 @@ import { RegistryEncryption } from './modules/registry/registry.encryption.js';
 import { registryReencryptionTargets } from './modules/registry/reencryption.repository.js';
 import { ImportMappingService } from './modules/bulk-data/import/import-mappings.service.js';
 import { importRoutes } from './modules/bulk-data/import/import.routes.js';
+import { RegistryRuleQuery } from './modules/registry/registry.rule-query.js';
+import { RuleService } from './modules/rules/rules.service.js';
+import { ruleRoutes } from './modules/rules/rules.routes.js';
 import { webRoutes } from './modules/web/web.routes.js';
 
 /** Every service of the system, wired once. Modules reach each other only through these. */
@@ -52,6 +55,8 @@ export interface Services {
   bundles: BundleService;
   exports: ExportService;
   imports: ImportService;
+  /** The rules language: validation, compilation to registry queries, in-memory evaluation. */
+  rules: RuleService;
 }
 
 /** Encryption at rest: the unwrapped keys and the job rewriting ciphertexts under the newest key. */
@@ -110,7 +115,9 @@ export async function createSystem(config: Config, options: { database?: Databas
   const sessions = new SessionService(db);
   const exports = new ExportService(db, registry.search, release);
   const imports = new ImportService(db, registry, new ImportMappingService(db, vocabularies));
-  const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, release, bundles, exports, imports };
+  const rules = new RuleService(db, { codes: vocabularies, areas, query: new RegistryRuleQuery(db, registry), encryption: registryEncryption });
+  await rules.installStandardVariables();
+  const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, release, bundles, exports, imports, rules };
 
   const jobs = new JobRunner({
     db,
@@ -157,6 +164,7 @@ export async function createSystem(config: Config, options: { database?: Databas
       auditRoutes(db, config.publicUrl),
       exportRoutes(exports),
       importRoutes(imports),
+      ruleRoutes(rules, release, config.publicUrl),
       webRoutes(),
     ],
   });

@@ -68,6 +68,7 @@ export async function createTestSystem(environment: Record<string, string> = {})
       await system.keys.load();
       await system.encryption.keyRing.reinitialise();
       await system.services.vocabularies.installSystemVocabularies();
+      await system.services.rules.installStandardVariables();
     },
   };
 }

@@ -13,7 +13,7 @@ export interface RoleDefinition {
   permissions: readonly Scope[];
 }
 
-const readRegistry = ['individual:read', 'group:read', 'area:read', 'vocabulary:read'] as const satisfies readonly Scope[];
+const readRegistry = ['individual:read', 'group:read', 'area:read', 'vocabulary:read', 'rule:read'] as const satisfies readonly Scope[];
 
 /**
  * THE permission matrix: every staff role and the permissions (`resource:action` scopes) it grants.

@@ -15,6 +15,8 @@ export const knownScopes = [
   'user:read', 'user:write',
   'client:read', 'client:write',
   'pii:reveal',
+  // The rules language: validate, preview (which also needs the registrant kind's read) and symbols.
+  'rule:read',
   // Declared for the roles of modules still to come (programs, payments, change requests,
   // grievances): no route uses them yet, so granting them changes nothing today.
   'program:read', 'program:write',
