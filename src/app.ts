@@ -22,6 +22,7 @@ import { registryRoutes } from './modules/registry/registry.routes.js';
 import { ConsentService } from './modules/consents/consents.service.js';
 import { consentRoutes } from './modules/consents/consents.routes.js';
 import { RegistrantRelease } from './modules/consents/registrant-release.js';
+import { consentSearchGuard } from './modules/consents/consent-search-guard.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
 import { jobRoutes } from './platform/jobs/job.routes.js';
@@ -106,7 +107,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   const vocabularies = new VocabularyService(db);
   await vocabularies.installSystemVocabularies();
   const areas = new AreaService(db, vocabularies);
-  const registry = new RegistryService(db, vocabularies, areas, registryEncryption, { defaultPhoneRegion: config.defaultPhoneRegion });
+  const registry = new RegistryService(db, vocabularies, areas, registryEncryption, { defaultPhoneRegion: config.defaultPhoneRegion, searchCriteriaGuard: consentSearchGuard });
   const consents = new ConsentService(db, registry);
   const release = new RegistrantRelease(consents, registry.disclosure);
   const bundles = new BundleService(db, registry, release);

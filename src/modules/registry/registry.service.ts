@@ -17,7 +17,7 @@ import {
 } from './registry.views.js';
 import { buildDisplayName, checkBirthDate, checkCustomFields, individualColumns, normalizeForSearch, normalizePhones, sharedColumns } from './registrant-input.js';
 import type { RegistrantKind } from './registry.tables.js';
-import { RegistrySearch, type SearchPage } from './registry.search.js';
+import { RegistrySearch, type SearchCriteriaGuard, type SearchPage } from './registry.search.js';
 import { RegistryBulkService } from './bulk/registry-bulk.service.js';
 import type { RegistryEncryption } from './registry.encryption.js';
 import { RegistryDisclosure } from './registry.disclosure.js';
@@ -42,6 +42,8 @@ export interface AreaLookup {
 export interface RegistryOptions {
   /** ISO 3166-1 alpha-2 region for phone numbers written without a country code. */
   defaultPhoneRegion?: string;
+  /** Conditions on what an actor may search by (the consent module's, for consent-based clients). */
+  searchCriteriaGuard?: SearchCriteriaGuard;
 }
 
 const HOUSEHOLD = 'household';
@@ -73,7 +75,7 @@ export class RegistryService {
   ) {
     this.bulk = new RegistryBulkService(db, codes, areas, encryption, options);
     this.access = new RegistryAccess(areas);
-    this.search = new RegistrySearch(db, codes, areas, (rows) => this.viewContext(db, rows), this.access, { encryption, defaultPhoneRegion: options.defaultPhoneRegion });
+    this.search = new RegistrySearch(db, codes, areas, (rows) => this.viewContext(db, rows), this.access, { encryption, defaultPhoneRegion: options.defaultPhoneRegion, criteriaGuard: options.searchCriteriaGuard });
     this.disclosure = new RegistryDisclosure(db, areas);
   }
 

@@ -1,4 +1,4 @@
-import { createContext, useContext, useMemo, type ReactNode } from 'react';
+import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, setCsrfToken, toProblem, ApiProblem } from '../api/client';
 // The server's own role matrix (type-only imports there), so the UI shows exactly the actions the API allows.
@@ -22,6 +22,8 @@ export function permissionsOf(user: SessionUser | undefined): Set<string> {
 interface AuthState {
   user: SessionUser | undefined;
   isLoading: boolean;
+  /** True after the user signed out in this tab (the sign-in screen says so). */
+  hasSignedOut: boolean;
   can(permission: string): boolean;
   signIn(username: string, password: string): Promise<void>;
   signOut(): Promise<void>;
@@ -41,6 +43,7 @@ async function fetchSession(): Promise<SessionUser | null> {
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
+  const [hasSignedOut, setSignedOut] = useState(false);
   const session = useQuery({ queryKey: SESSION_KEY, queryFn: fetchSession, staleTime: 5 * 60_000, retry: false });
 
   const signIn = useMutation({
@@ -52,6 +55,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       return data.user;
     },
     onSuccess: (user) => {
+      setSignedOut(false);
       queryClient.clear();
       queryClient.setQueryData(SESSION_KEY, user);
     },
@@ -62,6 +66,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       if (!response.ok && response.status !== 401) throw toProblem(response.status, undefined);
     },
     onSettled: () => {
+      setSignedOut(true);
       setCsrfToken(undefined);
       // Nothing read under the old session stays in memory.
       queryClient.clear();
@@ -75,11 +80,12 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     return {
       user,
       isLoading: session.isLoading,
+      hasSignedOut,
       can: (permission) => permissions.has(permission),
       signIn: async (username, password) => { await signIn.mutateAsync({ username, password }); },
       signOut: async () => { await signOut.mutateAsync(); },
     };
-  }, [user, session.isLoading, signIn, signOut]);
+  }, [user, session.isLoading, hasSignedOut, signIn, signOut]);
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 

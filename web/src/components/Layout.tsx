@@ -29,7 +29,7 @@ export function Layout() {
           <select id="locale" value={locale} onChange={(event) => setLocale(event.target.value as Locale)}>
             {locales.map((option) => <option key={option.code} value={option.code} lang={option.code}>{option.label}</option>)}
           </select>
-          <Button variant="secondary" onClick={async () => { await signOut(); navigate('/sign-in', { state: { signedOut: true } }); }}>{t('user.signOut')}</Button>
+          <Button variant="secondary" onClick={async () => { await signOut(); navigate('/sign-in', { replace: true }); }}>{t('user.signOut')}</Button>
         </div>
       </header>
       <main id="main" tabIndex={-1} className="app-main">

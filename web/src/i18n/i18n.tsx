@@ -43,7 +43,8 @@ export function useT() {
   return useMemo(() => {
     const t = (id: MessageId, values?: Values) => intl.formatMessage({ id }, values as Record<string, string | number>);
     return Object.assign(t, {
-      date: (iso: string | null | undefined) => (iso ? intl.formatDate(iso.length === 10 ? `${iso}T00:00:00` : iso, { dateStyle: 'medium' }) : '—'),
+      // A masked birth date is its year alone ("1970"): shown as it is, never as 1 January.
+      date: (iso: string | null | undefined) => (!iso ? '—' : /^\d{4}$/.test(iso) ? iso : intl.formatDate(iso.length === 10 ? `${iso}T00:00:00` : iso, { dateStyle: 'medium' })),
       dateTime: (iso: string | null | undefined) => (iso ? intl.formatDate(iso, { dateStyle: 'medium', timeStyle: 'short' }) : '—'),
       number: (value: number) => intl.formatNumber(value),
       money: (value: number, currency: string) => intl.formatNumber(value, { style: 'currency', currency }),
@@ -51,9 +52,10 @@ export function useT() {
   }, [intl]);
 }
 
-/** Whole years between a YYYY-MM-DD birth date and today. */
+/** Whole years between a YYYY-MM-DD birth date and today; from a year alone (masked), the age reached this year. */
 export function ageOf(birthDate: string | null | undefined, today = new Date()): number | undefined {
-  if (!birthDate) return undefined;
+  if (!birthDate || !/^\d{4}(-\d{2}-\d{2})?$/.test(birthDate)) return undefined;
+  if (birthDate.length === 4) return today.getFullYear() - Number(birthDate);
   const [year, month, day] = birthDate.split('-').map(Number) as [number, number, number];
   let age = today.getFullYear() - year;
   if (today.getMonth() + 1 < month || (today.getMonth() + 1 === month && today.getDate() < day)) age -= 1;

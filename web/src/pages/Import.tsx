@@ -27,11 +27,14 @@ export function ImportPage() {
   const fileId = useId();
   const [file, setFile] = useState<File | undefined>();
   const [preview, setPreview] = useState<FilePreview | undefined>();
-  const [mapping, setMapping] = useState<Record<string, string>>({});
+  // The user's choices; a column not chosen yet takes its guessed field (once the id types are known).
+  const [chosen, setChosen] = useState<Record<string, string>>({});
   const [dateFormat, setDateFormat] = useState('YYYY-MM-DD');
   const [readError, setReadError] = useState<string | undefined>();
   const [mappingError, setMappingError] = useState<string | undefined>();
   const idTypes = useVocabulary('id-type');
+  const idTypeCodes = (idTypes.data ?? []).map((code) => code.code);
+  const mapping: Record<string, string> = Object.fromEntries((preview?.headers ?? []).map((header) => [header, chosen[header] ?? guessField(header, idTypeCodes)]));
 
   const start = useMutation({ mutationFn: () => startImport(file!, Object.fromEntries(Object.entries(mapping).filter(([, field]) => field !== '')), dateFormat) });
   const jobId = start.data?.id;
@@ -64,9 +67,8 @@ export function ImportPage() {
     try {
       const read = await previewFile(chosen);
       if (read.headers.length === 0) { setReadError(t('import.noHeaders')); return; }
+      setChosen({});
       setPreview(read);
-      const codes = (idTypes.data ?? []).map((code) => code.code);
-      setMapping(Object.fromEntries(read.headers.map((header) => [header, guessField(header, codes)])));
     } catch {
       setReadError(t('import.noHeaders'));
     }
@@ -112,7 +114,7 @@ export function ImportPage() {
                   <td className="muted">{preview.sample[index] ?? ''}</td>
                   <td>
                     <label className="visually-hidden" htmlFor={`map-${index}`}>{`${t('import.field')}: ${header}`}</label>
-                    <select id={`map-${index}`} value={mapping[header] ?? ''} onChange={(event) => setMapping({ ...mapping, [header]: event.target.value })}>
+                    <select id={`map-${index}`} value={mapping[header] ?? ''} onChange={(event) => setChosen({ ...chosen, [header]: event.target.value })}>
                       <option value="">{t('import.skip')}</option>
                       {fieldOptions.map((option) => <option key={option.value} value={option.value}>{option.label}</option>)}
                     </select>

@@ -6,10 +6,10 @@ import { locales, useLocale, useT, type Locale } from '../i18n/i18n';
 
 export function SignInPage() {
   const t = useT();
-  const { user, signIn } = useAuth();
+  const { user, signIn, hasSignedOut } = useAuth();
   const { locale, setLocale } = useLocale();
   const navigate = useNavigate();
-  const location = useLocation() as { state?: { from?: string; signedOut?: boolean } };
+  const location = useLocation() as { state?: { from?: string } };
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | undefined>();
@@ -37,7 +37,7 @@ export function SignInPage() {
         <p className="app-header__brand">{t('app.name')}</p>
         <h1>{t('signIn.title')}</h1>
         <p>{t('signIn.intro')}</p>
-        {location.state?.signedOut ? <Alert kind="info">{t('signIn.signedOut')}</Alert> : null}
+        {hasSignedOut ? <Alert kind="info">{t('signIn.signedOut')}</Alert> : null}
         {error ? <Alert kind="error">{error}</Alert> : null}
         <form onSubmit={submit} noValidate>
           <TextField label={t('signIn.username')} name="username" value={username} onChange={setUsername} autoComplete="username" required />
