@@ -58,3 +58,18 @@ export async function updateConsentStatus(db: Queryable, id: number, fromStatus:
 export async function listConsentEvents(db: Queryable, consentId: number): Promise<ConsentEventRow[]> {
   return db.select().from(consentEvents).where(eq(consentEvents.consentId, consentId)).orderBy(asc(consentEvents.id));
 }
+
+/**
+ * "This registrant has an active consent for `recipient` and `purpose` covering one of
+ * `categories`", as an SQL condition on the outer query's `registrants` row (searches).
+ */
+export function coveredByConsentCondition(recipient: { organisation?: string | undefined; organisationType?: string | undefined }, purpose: string, categories: readonly string[]) {
+  const forRecipient = [
+    recipient.organisation !== undefined ? sql`${consents.recipientOrganisation} = ${recipient.organisation}` : undefined,
+    recipient.organisationType !== undefined ? sql`${consents.recipientType} = ${recipient.organisationType}` : undefined,
+  ].filter((condition) => condition !== undefined);
+  if (forRecipient.length === 0) return sql`false`;
+  return sql`exists (select 1 from ${consents} where ${consents.registrantId} = ${registrants.id} and ${consents.status} = 'given'
+    and (${consents.expiresAt} is null or ${consents.expiresAt} > now()) and (${sql.join(forRecipient, sql` or `)})
+    and ${purpose} = any(${consents.purposes}) and ${consents.dataCategories} && ${`{${categories.join(',')}}`}::text[])`;
+}

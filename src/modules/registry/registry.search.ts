@@ -20,6 +20,12 @@ export interface SearchPage<T> {
   links: { self: string; next?: string };
 }
 
+/**
+ * Extra conditions (or a refusal, by throwing) for an actor's search criteria: e.g. a client
+ * processing under consent matches only registrants whose consents release the fields searched on.
+ */
+export type SearchCriteriaGuard = (actor: Actor, query: Record<string, unknown>) => SQL | undefined;
+
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 100;
 
@@ -58,7 +64,7 @@ export class RegistrySearch {
     private readonly viewContext: (rows: RegistrantRow[]) => Promise<ViewContext>,
     private readonly access: RegistryAccess,
     /** Identifier and phone conditions match blind indexes (registry.encryption.ts). */
-    private readonly storage: { encryption: RegistryEncryption; defaultPhoneRegion?: string | undefined },
+    private readonly storage: { encryption: RegistryEncryption; defaultPhoneRegion?: string | undefined; criteriaGuard?: SearchCriteriaGuard | undefined },
   ) {}
 
   async run(actor: Actor, kind: RegistrantKind, query: Record<string, unknown>, baseUrl: string): Promise<SearchPage<IndividualView | GroupView>> {
@@ -174,6 +180,8 @@ export class RegistrySearch {
     const conditions: SQL[] = [eq(registrants.kind, kind)];
     const inAllowedAreas = areaCondition(allowed);
     if (inAllowedAreas) conditions.push(inAllowedAreas);
+    const guarded = this.storage.criteriaGuard?.(actor, query);
+    if (guarded) conditions.push(guarded);
     const name = single(query, 'name');
     if (name !== undefined) {
       const normalized = normalizeForSearch(name);
