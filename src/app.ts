@@ -22,6 +22,7 @@ import { registryRoutes } from './modules/registry/registry.routes.js';
 import { ConsentService } from './modules/consents/consents.service.js';
 import { consentRoutes } from './modules/consents/consents.routes.js';
 import { RegistrantRelease } from './modules/consents/registrant-release.js';
+import { createDci, type Dci } from './modules/dci/dci.module.js';
 import { consentSearchGuard } from './modules/consents/consent-search-guard.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
@@ -73,6 +74,8 @@ export interface System {
   keys: SigningKeyStore;
   encryption: EncryptionServices;
   services: Services;
+  /** DCI (SPDCI): protocol, partners, registry server (src/modules/dci/README.md). */
+  dci: Dci;
   jobs: JobRunner;
   http: HttpServer;
   /** Stops taking requests and jobs, waits for in-flight work, closes the database. */
@@ -119,6 +122,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   const rules = new RuleService(db, { codes: vocabularies, areas, query: new RegistryRuleQuery(db, registry), encryption: registryEncryption });
   await rules.installStandardVariables();
   const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, release, bundles, exports, imports, rules };
+  const dci = await createDci({ db, config, signingKeys: keys, keyRing, apiClients, areas, registry, release, vocabularies });
 
   const jobs = new JobRunner({
     db,
@@ -165,13 +169,14 @@ export async function createSystem(config: Config, options: { database?: Databas
       auditRoutes(db, config.publicUrl),
       exportRoutes(exports),
       importRoutes(imports),
+      ...dci.routes,
       ruleRoutes(rules, release, config.publicUrl),
       webRoutes(),
     ],
   });
 
   return {
-    config, logger, database, keys, encryption: { keyRing, reencryption }, services, jobs, http,
+    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, jobs, http,
     close: async () => {
       await http.close();
       await jobs.stop(config.shutdownGraceMs);

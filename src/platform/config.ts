@@ -35,6 +35,15 @@ export interface Config {
   encryptionKek: string | undefined;
   /** A file holding the KEK (base64). Neither set: DATA_DIR/kek.key, generated on first start. */
   encryptionKekFile: string | undefined;
+  /** DCI (SPDCI) registry API: where it is mounted, our sender id in DCI messages, and its limits. */
+  dci: {
+    prefix: string;
+    senderId: string;
+    /** How far message_ts may be from our clock, either way (seconds). */
+    messageWindowSeconds: number;
+    /** Most requests in one message (header.total_count). */
+    maxBatchSize: number;
+  };
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
@@ -61,6 +70,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'Time for in-flight work on shutdown' }),
       ENCRYPTION_KEK: str({ default: undefined, desc: 'Key-encryption key, base64 of 32 random bytes' }),
       ENCRYPTION_KEK_FILE: str({ default: undefined, desc: 'File holding the key-encryption key (base64)' }),
+      DCI_PREFIX: str({ default: '/dci', desc: 'Path prefix of the DCI registry API (e.g. /dci → /dci/registry/sync/search)' }),
+      DCI_SENDER_ID: str({ default: '', desc: 'Our sender_id in DCI messages (default: the host of PUBLIC_URL)' }),
+      DCI_MESSAGE_WINDOW_SECONDS: num({ default: 300, desc: 'Accepted distance of a DCI message_ts from our clock' }),
+      DCI_MAX_BATCH_SIZE: num({ default: 100, desc: 'Most requests in one DCI message' }),
     },
     {
       reporter: ({ errors }) => {
@@ -89,10 +102,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     ['ACCESS_TOKEN_TTL_SECONDS', env.ACCESS_TOKEN_TTL_SECONDS, 1],
     ['SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, 0],
     ['RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 0],
+    ['DCI_MESSAGE_WINDOW_SECONDS', env.DCI_MESSAGE_WINDOW_SECONDS, 1],
+    ['DCI_MAX_BATCH_SIZE', env.DCI_MAX_BATCH_SIZE, 1],
   ];
   for (const [name, value, minimum] of integers) {
     if (!Number.isInteger(value) || value < minimum) throw new ConfigError(`Invalid configuration: ${name}: must be an integer of at least ${minimum}`);
   }
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(env.DCI_PREFIX) && env.DCI_PREFIX !== '') {
+    throw new ConfigError('Invalid configuration: DCI_PREFIX: must be a path such as /dci (or empty for the root)');
+  }
+  const publicUrl = (env.PUBLIC_URL || `http://localhost:${env.PORT}`).replace(/\/$/, '');
   return {
     port: env.PORT,
     host: env.HOST,
@@ -112,6 +131,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     defaultPhoneRegion: env.DEFAULT_PHONE_REGION,
     encryptionKek: env.ENCRYPTION_KEK,
     encryptionKekFile: env.ENCRYPTION_KEK_FILE === undefined ? undefined : path.resolve(env.ENCRYPTION_KEK_FILE),
+    dci: {
+      prefix: env.DCI_PREFIX,
+      senderId: env.DCI_SENDER_ID || new URL(publicUrl).host,
+      messageWindowSeconds: env.DCI_MESSAGE_WINDOW_SECONDS,
+      maxBatchSize: env.DCI_MAX_BATCH_SIZE,
+    },
   };
 }
 

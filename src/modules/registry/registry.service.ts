@@ -21,6 +21,7 @@ import { RegistrySearch, type SearchCriteriaGuard, type SearchPage } from './reg
 import { RegistryBulkService } from './bulk/registry-bulk.service.js';
 import type { RegistryEncryption } from './registry.encryption.js';
 import { RegistryDisclosure } from './registry.disclosure.js';
+import { RegistryCriteriaSearch } from './registry.criteria.js';
 import {
   RegistryAccess, assertAreaAllowed, assertVisible, isVisible, readPermission, writePermission, type AllowedAreas,
 } from './registry-access.js';
@@ -64,6 +65,8 @@ export class RegistryService {
   readonly access: RegistryAccess;
   /** What an actor may see of the views returned (masking per `pii:reveal`, reveal audit): for the routes. */
   readonly disclosure: RegistryDisclosure;
+  /** Structured criteria search for machine partners (DCI): see registry.criteria.ts. */
+  readonly criteria: RegistryCriteriaSearch;
 
   constructor(
     private readonly db: Db,
@@ -77,6 +80,7 @@ export class RegistryService {
     this.access = new RegistryAccess(areas);
     this.search = new RegistrySearch(db, codes, areas, (rows) => this.viewContext(db, rows), this.access, { encryption, defaultPhoneRegion: options.defaultPhoneRegion, criteriaGuard: options.searchCriteriaGuard });
     this.disclosure = new RegistryDisclosure(db, areas);
+    this.criteria = new RegistryCriteriaSearch(db, codes, areas, (rows) => this.viewContext(db, rows), this.access, encryption);
   }
 
   // ---- individuals -------------------------------------------------------------------------

@@ -74,9 +74,9 @@ export const roles = {
     permissions: [...readRegistry, 'job:read', 'audit:read', 'consent:read', 'user:read', 'client:read'],
   },
   administrator: {
-    description: 'Manages staff accounts, API clients, areas and vocabularies',
+    description: 'Manages staff accounts, API clients, DCI partners, areas and vocabularies',
     areas: 'global',
-    permissions: ['area:read', 'area:write', 'vocabulary:read', 'vocabulary:write', 'job:read', 'audit:read', 'user:read', 'user:write', 'client:read', 'client:write'],
+    permissions: ['area:read', 'area:write', 'vocabulary:read', 'vocabulary:write', 'job:read', 'audit:read', 'user:read', 'user:write', 'client:read', 'client:write', 'dci:admin'],
   },
 } as const satisfies Record<string, RoleDefinition>;
 

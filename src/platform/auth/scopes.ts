@@ -17,6 +17,8 @@ export const knownScopes = [
   'pii:reveal',
   // The rules language: validate, preview (which also needs the registrant kind's read) and symbols.
   'rule:read',
+  // DCI (SPDCI) partners: the registry API under DCI_PREFIX, and its administration (partners).
+  'dci:search', 'dci:subscribe', 'dci:txn-status', 'dci:admin',
   // Declared for the roles of modules still to come (programs, payments, change requests,
   // grievances): no route uses them yet, so granting them changes nothing today.
   'program:read', 'program:write',
