@@ -29,5 +29,7 @@ export default defineConfig({
     setupFiles: ['src/test/setup.ts'],
     pool: 'threads',
     maxWorkers: 2,
+    // Typing through user-event is slow on a shared 2-core machine.
+    testTimeout: 30_000,
   },
 });

@@ -29,7 +29,7 @@ export function parseCsvRows(text: string, maxRows = 2): string[][] {
 
 async function inflate(data: Uint8Array, method: number): Promise<string> {
   if (method === 0) return new TextDecoder().decode(data);
-  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  const stream = new Response(data as BodyInit).body!.pipeThrough(new DecompressionStream('deflate-raw'));
   return new Response(stream).text();
 }
 
