@@ -11,6 +11,7 @@ import { clientRotateSecretCommand, clientUpdateCommand, type ClientUpdateOption
 import { keysListCommand, keysRetireCommand, keysRotateCommand } from './keys.js';
 import { keysReencryptCommand, keysRotateDataKeyCommand, keysRotateKekCommand, type RotateKekOptions } from './data-keys.js';
 import { exportCommand, type ExportCommandOptions } from './export.js';
+import { dciPartnerCreateCommand, dciPartnerListCommand, dciPartnerUpdateCommand, type DciPartnerOptions } from './dci.js';
 
 const positiveInteger = (value: string) => {
   const number = Number(value);
@@ -117,6 +118,37 @@ keys.command('rotate-kek').description('Rewrap the data keys under a new key-enc
   .option('--generate', 'first write a new random KEK into that file (mode 0600; it must not exist)')
   .option('--json', 'print JSON')
   .action(async (options: RotateKekOptions) => keysRotateKekCommand(loadConfig(), options));
+
+const dci = program.command('dci').description('DCI (SPDCI) interoperability');
+const dciPartner = dci.command('partner').description('Onboarded DCI partners (senders); each is linked to an API client');
+const partnerOptions = (command: Command) => command
+  .option('--name <name>', 'a name people recognise')
+  .option('--scopes <scopes>', 'scopes of its API client, e.g. "dci:search pii:reveal"')
+  .option('--legal-basis <basis>', 'legal basis of its API client (consent, public-task, ...)')
+  .option('--areas <codes>', 'comma-separated area codes its API client is limited to')
+  .option('--rate-limit <n>', 'requests per minute', positiveInteger)
+  .option('--signature-policy <policy>', 'required or optional')
+  .option('--signature-strategy <strategy>', 'signature-string (Ed25519) or jws')
+  .option('--public-key <kid=file>', 'a public key (PEM or JWK file) with its key id (repeatable)', (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option('--jwks-url <url>', 'where its public keys are published ("" to clear)')
+  .option('--callback-hosts <hosts>', 'comma-separated host[:port] our callbacks may go to')
+  .option('--callback-token-url <url>', 'its token endpoint for our callbacks (client credentials)')
+  .option('--callback-client-id <id>', 'our client id at the partner')
+  .option('--callback-secret-file <file>', 'file holding our client secret at the partner')
+  .option('--json', 'print JSON');
+partnerOptions(dciPartner.command('create').description('Onboard a partner (creates its API client and prints the one-time secret, unless --client-id links one)')
+  .requiredOption('--sender-id <id>', 'its sender_id, e.g. spmis.example.org')
+  .option('--client-id <id>', 'link this existing API client'))
+  .action(async (options: DciPartnerOptions) => dciPartnerCreateCommand(loadConfig(), options));
+partnerOptions(dciPartner.command('update').description('Change a partner (only the options given change)')
+  .requiredOption('--sender-id <id>', 'the partner')
+  .option('--active <true|false>', 'activate or deactivate', (value: string) => {
+    if (value !== 'true' && value !== 'false') throw new InvalidArgumentError('must be true or false');
+    return value === 'true';
+  }))
+  .action(async (options: DciPartnerOptions) => dciPartnerUpdateCommand(loadConfig(), options));
+dciPartner.command('list').description('List partners').option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => dciPartnerListCommand(loadConfig(), options));
 
 const audit = program.command('audit').description('The tamper-evident audit log');
 audit.command('verify').description('Recompute the hash chain: exit code 1 if an entry was edited or deleted').option('--json', 'print JSON')
