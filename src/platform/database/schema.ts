@@ -16,3 +16,4 @@ export * from '../crypto/encryption-keys.tables.js';
 export * from '../../modules/rules/rules.tables.js';
 export * from '../../modules/dci/dci.tables.js';
 export * from '../../modules/dci/transactions/dci-async.tables.js';
+export * from '../../modules/programs/programs.tables.js';
