@@ -32,8 +32,11 @@ export const SCHEMA = {
   ack: `${BASE}social#/components/responses/Response/content/application~1json/schema`,
   httpError: `${BASE}social#/components/responses/HttpErrorResponse/content/application~1json/schema`,
   searchRequest: `${BASE}social#/components/schemas/SearchRequest`,
+  /** One item of a search batch (checked on its own, so one bad item does not sink the others). */
+  searchRequestItem: `${BASE}social#/components/schemas/SearchRequest/properties/search_request/items`,
   searchResponse: `${BASE}social#/components/schemas/SearchResponse`,
   subscribeRequest: `${BASE}social#/components/schemas/SubscribeRequest`,
+  subscribeRequestItem: `${BASE}social#/components/schemas/SubscribeRequest/properties/subscribe_request/items`,
   subscribeResponse: `${BASE}social#/components/schemas/SubscribeResponse`,
   unsubscribeRequest: `${BASE}social#/components/schemas/UnSubscribeRequest`,
   unsubscribeResponse: `${BASE}social#/components/schemas/UnSubscribeResponse`,
@@ -57,7 +60,13 @@ export interface SchemaProblem {
 
 export type SchemaCheck = { valid: true } | { valid: false; problems: SchemaProblem[] };
 
-/** oneOf → anyOf throughout (see above); returns a copy. */
+const SCALAR_OR_OBJECT = ['string', 'integer', 'number', 'boolean', 'object'];
+
+/**
+ * oneOf → anyOf throughout (see above), and the attribute value union (string | integer | number |
+ * boolean | object) also admits an array: the spec's `in` operator needs a list of values and has
+ * no other way to carry one. Returns a copy.
+ */
 function relaxed(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(relaxed);
   if (node === null || typeof node !== 'object') return node;
@@ -65,6 +74,10 @@ function relaxed(node: unknown): unknown {
   for (const [key, value] of Object.entries(node)) {
     // `example` is kept: the spec points a $ref into one (TxnStatusResponse…/example is a schema).
     out[key === 'oneOf' ? 'anyOf' : key] = relaxed(value);
+  }
+  const union = out.anyOf;
+  if (Array.isArray(union) && union.length === SCALAR_OR_OBJECT.length && union.every((branch, index) => (branch as { type?: unknown }).type === SCALAR_OR_OBJECT[index])) {
+    out.anyOf = [...union, { type: 'array' }];
   }
   return out;
 }

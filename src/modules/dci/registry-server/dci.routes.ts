@@ -27,6 +27,7 @@ export const SEARCH_ROUTE: InboundRoute<SearchRequestMessage> = {
   action: 'search',
   message: 'searchRequest',
   itemsOf: (message) => message.search_request,
+  batch: { field: 'search_request', itemSchema: 'searchRequestItem' },
 };
 
 /** HTTP status of an ERR acknowledgement: 400 for anything the sender got wrong. */
@@ -54,7 +55,7 @@ export function dciRegistryRoutes(deps: DciServerDependencies) {
       }, async (request, reply) => {
         const result = await deps.inbound.accept<SearchRequestMessage>(request.actor, request.body, SEARCH_ROUTE);
         if (!result.accepted) return sendRefusal(reply, deps, result.refusal, result.correlationId, 'on-search', result.partner);
-        const message = await deps.search.search(contextOf(request), result.message, result.correlationId, result.header.message_id);
+        const message = await deps.search.search(contextOf(request), result.message, result.correlationId, result.header.message_id, result.invalidItems);
         const header: DciCallbackHeader = {
           version: DCI_VERSION,
           message_id: crypto.randomUUID(),

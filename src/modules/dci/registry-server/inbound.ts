@@ -14,6 +14,8 @@ export interface InboundRoute<M = unknown> {
   action: string;
   message: SchemaName;
   itemsOf(message: M): unknown[] | undefined;
+  /** A batch: its items are checked one by one against `itemSchema`, so one bad item is refused alone. */
+  batch?: { field: string; itemSchema: SchemaName };
   /** Async endpoints: `sender_uri` must be an allowed callback host of the partner. */
   needsCallback?: boolean;
 }
@@ -24,8 +26,18 @@ export type InboundRefusal =
   | { kind: 'reject'; code: MsgHeaderStatusReasonCode; message: string; header: DciHeader; message_: unknown };
 
 export type InboundResult<M> =
-  | { accepted: true; partner: Partner; header: DciHeader; message: M; signature: SignatureCheck; correlationId: string }
+  | {
+    accepted: true; partner: Partner; header: DciHeader; message: M; signature: SignatureCheck; correlationId: string;
+    /** Batch items that failed their schema: index → problem (answer them `rjct`, process the rest). */
+    invalidItems: Map<number, ItemProblem>;
+  }
   | { accepted: false; refusal: InboundRefusal; correlationId: string; partner?: Partner };
+
+export interface ItemProblem {
+  /** JSON Pointer inside the item, e.g. `/search_criteria/query_type`. */
+  path: string;
+  message: string;
+}
 
 export interface InboundOptions {
   /** Our sender id: the receiver_id partners address us with. */
@@ -62,6 +74,7 @@ export class DciInbound {
   ) {}
 
   async accept<M>(actor: Actor, body: unknown, route: InboundRoute<M>): Promise<InboundResult<M>> {
+    const batchRoute = route as InboundRoute<never>;
     const correlationId = crypto.randomUUID();
     const partner = actor.type === 'client' ? await this.partners.findByClient(actor.id) : undefined;
     if (!partner || !partner.isActive) throw new AppError('forbidden', 'This client is not an active DCI partner of this registry');
@@ -77,8 +90,15 @@ export class DciInbound {
     const header = envelope.header as DciHeader;
     if (envelope.message === undefined || envelope.message === null || typeof envelope.message !== 'object') return error('err.request.bad', '/message is required');
     const encrypted = header.is_msg_encrypted === true;
-    const messageCheck = this.schemas.check(encrypted ? 'encryptedMessage' : route.message, envelope.message);
-    if (!messageCheck.valid) return error('err.request.bad', `/message${describe(messageCheck.problems)}`);
+    let invalidItems = new Map<number, ItemProblem>();
+    if (encrypted) {
+      const encryptedCheck = this.schemas.check('encryptedMessage', envelope.message);
+      if (!encryptedCheck.valid) return error('err.request.bad', `/message${describe(encryptedCheck.problems)}`);
+    } else {
+      const checked = this.checkMessage(batchRoute, envelope.message);
+      if (typeof checked === 'string') return error('err.request.bad', checked);
+      invalidItems = checked;
+    }
     const reject = (code: MsgHeaderStatusReasonCode, message: string) => refuse({ kind: 'reject', code, message, header, message_: envelope.message });
 
     // 3. version (absent = the default, 1.0.0)
@@ -115,8 +135,9 @@ export class DciInbound {
       } catch (failure) {
         return error('err.encryption.invalid', failure instanceof EncryptionError ? failure.message : 'The message cannot be decrypted');
       }
-      const decryptedCheck = this.schemas.check(route.message, message);
-      if (!decryptedCheck.valid) return error('err.request.bad', `/message (decrypted)${describe(decryptedCheck.problems)}`);
+      const checked = this.checkMessage(batchRoute, message);
+      if (typeof checked === 'string') return error('err.request.bad', `(decrypted) ${checked}`);
+      invalidItems = checked;
     }
 
     // 9 (its parse, first: the replay store needs the time) and 8.
@@ -139,7 +160,24 @@ export class DciInbound {
     if (header.total_count > this.options.maxBatchSize) {
       return reject('rjct.total_count.limit_exceeded', `at most ${this.options.maxBatchSize} requests per message`);
     }
-    return { accepted: true, partner, header, message: message as M, signature, correlationId };
+    return { accepted: true, partner, header, message: message as M, signature, correlationId, invalidItems };
+  }
+
+  /** The message against the route's schema: a problem (string), or the batch items failing theirs. */
+  private checkMessage(route: InboundRoute<never>, message: unknown): string | Map<number, ItemProblem> {
+    const invalid = new Map<number, ItemProblem>();
+    const items = route.batch && typeof message === 'object' && message !== null ? (message as Record<string, unknown>)[route.batch.field] : undefined;
+    if (!route.batch || !Array.isArray(items)) {
+      const check = this.schemas.check(route.message, message);
+      return check.valid ? invalid : `/message${describe(check.problems)}`;
+    }
+    const shell = this.schemas.check(route.message, { ...(message as object), [route.batch.field]: [] });
+    if (!shell.valid) return `/message${describe(shell.problems)}`;
+    items.forEach((item, index) => {
+      const check = this.schemas.check(route.batch!.itemSchema, item);
+      if (!check.valid) invalid.set(index, { path: check.problems[0]?.path ?? '', message: describe(check.problems).trim() });
+    });
+    return invalid;
   }
 }
 

@@ -61,7 +61,7 @@ export function comparison(name: string, operator: string, value: unknown, conte
   if (key.startsWith('custom.')) return { attribute: key, operator: op, value };
   const attribute = ATTRIBUTE_NAMES[lower];
   if (!attribute) throw new QueryError(`"${key}" is not a searchable attribute`);
-  return { attribute, operator: op, value: translateValue(attribute, value) };
+  return { attribute, operator: op, value: translateValue(attribute, op === 'in' ? asArray(value) : value) };
 }
 
 function translateValue(attribute: string, value: unknown): unknown {
@@ -102,8 +102,10 @@ function normaliseOperator(operator: string): CriterionOperator {
   return op;
 }
 
+/** `in` takes a list; a comma-separated string is a list too (the spec's attribute value has no array). */
 function asArray(value: unknown): unknown[] {
-  if (!Array.isArray(value)) throw new QueryError('"in" takes a list of values');
+  if (typeof value === 'string') return value.split(',').map((part) => part.trim()).filter(Boolean);
+  if (!Array.isArray(value)) throw new QueryError('"in" takes a list of values (or a comma-separated string)');
   return value;
 }
 

@@ -7,6 +7,7 @@ import type { Criterion, CriteriaQuery } from '../../registry/registry.criteria.
 import { dciTimestamp, parseDciTimestamp, type SearchStatusReasonCode } from '../protocol/index.js';
 import { entityOf, expressionCriterion, idTypeValueCriterion, predicateCriterion, QueryError, sortAttribute, type TranslationContext } from './query-translation.js';
 import { group, member, REG_TYPE, type HouseholdView, type PersonView } from './mapping.js';
+import type { ItemProblem } from './inbound.js';
 
 /** The parts of a `SearchRequest` message the search reads (validated against the spec before). */
 export interface SearchRequestMessage {
@@ -74,15 +75,18 @@ export class DciSearchService {
     private readonly options: { publicUrl: string },
   ) {}
 
-  async search(context: RequestContext, message: SearchRequestMessage, correlationId: string, messageId: string): Promise<SearchResponseMessage> {
+  /** `invalidItems`: items that failed their schema (DciInbound), answered `rjct` without running. */
+  async search(context: RequestContext, message: SearchRequestMessage, correlationId: string, messageId: string, invalidItems: ReadonlyMap<number, ItemProblem> = new Map()): Promise<SearchResponseMessage> {
     const idTypes = await this.codes.listIdTypes();
     const names = new Set(idTypes.flatMap((idType) => [idType.code, idType.system]));
     const translation: TranslationContext = { isIdentifierType: (name) => names.has(name) };
     const seen = new Set<string>();
     const responses: SearchResponseItem[] = [];
-    for (const item of message.search_request) {
-      const base = { reference_id: item.reference_id, timestamp: dciTimestamp(), ...(item.locale ? { locale: item.locale } : {}) };
+    for (const [index, item] of message.search_request.entries()) {
+      const base = { reference_id: typeof item?.reference_id === 'string' ? item.reference_id : '', timestamp: dciTimestamp(), ...(typeof item?.locale === 'string' ? { locale: item.locale } : {}) };
       try {
+        const problem = invalidItems.get(index);
+        if (problem) throw new ItemRejected(reasonOfSchemaProblem(problem.path), problem.message);
         if (seen.has(item.reference_id)) throw new ItemRejected('rjct.reference_id.duplicate', 'reference_id is repeated in this message');
         seen.add(item.reference_id);
         responses.push({ ...base, status: 'succ', ...(await this.searchItem(context, item, translation)) });
@@ -97,9 +101,9 @@ export class DciSearchService {
       after: {
         transactionId: message.transaction_id, correlationId,
         items: message.search_request.map((item, index) => ({
-          referenceId: item.reference_id, queryType: item.search_criteria?.query_type, status: responses[index]?.status,
+          referenceId: item?.reference_id, queryType: item?.search_criteria?.query_type, status: responses[index]?.status,
           found: responses[index]?.pagination?.total_count,
-          consent: item.search_criteria?.consent ?? null, authorize: item.search_criteria?.authorize ?? null,
+          consent: item?.search_criteria?.consent ?? null, authorize: item?.search_criteria?.authorize ?? null,
         })),
       },
     });
@@ -166,6 +170,15 @@ export class DciSearchService {
     const { body } = await this.release.page(context, { items });
     return body.items;
   }
+}
+
+/** The reason code for an item that failed its schema, by where the problem is. */
+function reasonOfSchemaProblem(path: string): SearchStatusReasonCode {
+  if (path.startsWith('/reference_id')) return 'rjct.reference_id.invalid';
+  if (path.startsWith('/timestamp')) return 'rjct.timestamp.invalid';
+  if (path.startsWith('/search_criteria/sort')) return 'rjct.sort.invalid';
+  if (path.startsWith('/search_criteria/pagination')) return 'rjct.pagination.invalid';
+  return 'rjct.search_criteria.invalid';
 }
 
 function pageNumberOf(value: unknown, fallback: number, name: string): number {
