@@ -23,6 +23,7 @@ import { ConsentService } from './modules/consents/consents.service.js';
 import { consentRoutes } from './modules/consents/consents.routes.js';
 import { RegistrantRelease } from './modules/consents/registrant-release.js';
 import { createDci, type Dci } from './modules/dci/dci.module.js';
+import { createDciAsync, type DciAsync } from './modules/dci/transactions/dci-async.module.js';
 import { consentSearchGuard } from './modules/consents/consent-search-guard.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
@@ -76,6 +77,8 @@ export interface System {
   services: Services;
   /** DCI (SPDCI): protocol, partners, registry server (src/modules/dci/README.md). */
   dci: Dci;
+  /** DCI asynchronous requests, callbacks, subscriptions and notifications (started with the job runner). */
+  dciAsync: DciAsync;
   jobs: JobRunner;
   http: HttpServer;
   /** Stops taking requests and jobs, waits for in-flight work, closes the database. */
@@ -135,6 +138,11 @@ export async function createSystem(config: Config, options: { database?: Databas
   jobs.register(IMPORT_JOB, imports.runJob.bind(imports));
   const reencryption = new ReencryptionService(db, keyRing, registryReencryptionTargets(registryEncryption));
   jobs.register(REENCRYPT_JOB, reencryption.runJob.bind(reencryption));
+  const dciAsync = createDciAsync(dci, { db, keyRing, apiClients, registry, release, vocabularies, jobs, logger: logger.child({ component: 'dci' }) }, {
+    prefix: config.dci.prefix, senderId: config.dci.senderId, publicUrl: config.publicUrl, callbackTtlSeconds: config.dciCallbacks.ttlSeconds,
+    notifyTtlSeconds: config.dciCallbacks.notifyTtlSeconds, retryBaseMs: config.dciCallbacks.retryBaseMs, retryMaxMs: config.dciCallbacks.retryMaxMs,
+    pollIntervalMs: config.dciCallbacks.pollIntervalMs, callbackTimeoutMs: config.dciCallbacks.timeoutMs, privateNetworkHosts: config.dciCallbacks.privateNetworkHosts,
+  });
   // Rows written before encryption at rest (an upgraded database) are converted in the background.
   if (await reencryption.legacyRowsPresent()) {
     const { job } = await reencryption.enqueue('system');
@@ -170,16 +178,18 @@ export async function createSystem(config: Config, options: { database?: Databas
       exportRoutes(exports),
       importRoutes(imports),
       ...dci.routes,
+      ...dciAsync.routes,
       ruleRoutes(rules, release, config.publicUrl),
       webRoutes(),
     ],
   });
 
   return {
-    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, jobs, http,
+    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, dciAsync, jobs, http,
     close: async () => {
       await http.close();
       await jobs.stop(config.shutdownGraceMs);
+      await dciAsync.stop();
       await database.close();
     },
   };

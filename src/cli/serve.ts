@@ -21,7 +21,10 @@ export async function serveCommand(config: Config): Promise<void> {
     demoCredentials = await ensureDemoClient(system);
     demoAccounts = await ensureDemoUsers(system.services.users, system.services.areas, config.dataDir);
   }
-  if (config.jobWorkers > 0) system.jobs.start();
+  if (config.jobWorkers > 0) {
+    system.jobs.start();
+    system.dciAsync.start();
+  }
   // Idempotency keys are kept 24 hours; sweep the expired ones now and every hour.
   const sweep = () => purgeExpiredIdempotencyKeys(system.database.db).catch((error: unknown) => logger.warn({ err: error }, 'idempotency sweep failed'));
   void sweep();

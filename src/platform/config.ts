@@ -44,6 +44,16 @@ export interface Config {
     /** Most requests in one message (header.total_count). */
     maxBatchSize: number;
   };
+  /** DCI callbacks and notifications: retries, lifetimes, and hosts allowed to resolve to internal addresses. */
+  dciCallbacks: {
+    ttlSeconds: number;
+    notifyTtlSeconds: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    timeoutMs: number;
+    pollIntervalMs: number;
+    privateNetworkHosts: string[];
+  };
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
@@ -74,6 +84,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       DCI_SENDER_ID: str({ default: '', desc: 'Our sender_id in DCI messages (default: the host of PUBLIC_URL)' }),
       DCI_MESSAGE_WINDOW_SECONDS: num({ default: 300, desc: 'Accepted distance of a DCI message_ts from our clock' }),
       DCI_MAX_BATCH_SIZE: num({ default: 100, desc: 'Most requests in one DCI message' }),
+      DCI_CALLBACK_TTL_SECONDS: num({ default: 86400, desc: 'How long a DCI callback is retried before it expires' }),
+      DCI_NOTIFY_TTL_SECONDS: num({ default: 86400, desc: 'How long a DCI notification is retried (never past the subscription end)' }),
+      DCI_CALLBACK_RETRY_BASE_MS: num({ default: 1000, desc: 'First retry delay of a DCI callback (doubles each time)' }),
+      DCI_CALLBACK_RETRY_MAX_MS: num({ default: 300000, desc: 'Longest delay between DCI callback retries' }),
+      DCI_CALLBACK_TIMEOUT_MS: num({ default: 10000, desc: 'Time a partner has to answer one DCI callback' }),
+      DCI_CALLBACK_POLL_MS: num({ default: 500, desc: 'How often the DCI callback dispatcher and event relay look for work' }),
+      DCI_CALLBACK_PRIVATE_HOSTS: str({ default: '', desc: 'Comma-separated callback host names allowed to resolve to internal addresses' }),
     },
     {
       reporter: ({ errors }) => {
@@ -104,6 +121,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     ['RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 0],
     ['DCI_MESSAGE_WINDOW_SECONDS', env.DCI_MESSAGE_WINDOW_SECONDS, 1],
     ['DCI_MAX_BATCH_SIZE', env.DCI_MAX_BATCH_SIZE, 1],
+    ['DCI_CALLBACK_TTL_SECONDS', env.DCI_CALLBACK_TTL_SECONDS, 1],
+    ['DCI_NOTIFY_TTL_SECONDS', env.DCI_NOTIFY_TTL_SECONDS, 1],
+    ['DCI_CALLBACK_RETRY_BASE_MS', env.DCI_CALLBACK_RETRY_BASE_MS, 1],
+    ['DCI_CALLBACK_RETRY_MAX_MS', env.DCI_CALLBACK_RETRY_MAX_MS, 1],
+    ['DCI_CALLBACK_TIMEOUT_MS', env.DCI_CALLBACK_TIMEOUT_MS, 1],
+    ['DCI_CALLBACK_POLL_MS', env.DCI_CALLBACK_POLL_MS, 10],
   ];
   for (const [name, value, minimum] of integers) {
     if (!Number.isInteger(value) || value < minimum) throw new ConfigError(`Invalid configuration: ${name}: must be an integer of at least ${minimum}`);
@@ -136,6 +159,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       senderId: env.DCI_SENDER_ID || new URL(publicUrl).host,
       messageWindowSeconds: env.DCI_MESSAGE_WINDOW_SECONDS,
       maxBatchSize: env.DCI_MAX_BATCH_SIZE,
+    },
+    dciCallbacks: {
+      ttlSeconds: env.DCI_CALLBACK_TTL_SECONDS,
+      notifyTtlSeconds: env.DCI_NOTIFY_TTL_SECONDS,
+      retryBaseMs: env.DCI_CALLBACK_RETRY_BASE_MS,
+      retryMaxMs: env.DCI_CALLBACK_RETRY_MAX_MS,
+      timeoutMs: env.DCI_CALLBACK_TIMEOUT_MS,
+      pollIntervalMs: env.DCI_CALLBACK_POLL_MS,
+      privateNetworkHosts: env.DCI_CALLBACK_PRIVATE_HOSTS.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean),
     },
   };
 }

@@ -121,7 +121,8 @@ export class DciSubscriptionService {
           subscriptions: [{
             code, status: 'subscribe', timestamp: dciTimestamp(),
             ...(criteria.reg_type ? { reg_type: criteria.reg_type } : {}), reg_event_type: criteria.reg_event_type,
-            frequency: { start_time: start.toISOString(), end_time: end.toISOString(), ...(criteria.frequency?.frequency ? { frequency: criteria.frequency.frequency } : {}) },
+            // Echoed only when asked for: SubscriptionInfo.frequency needs all three parts, and without one we notify as events happen.
+            ...(criteria.frequency ? { frequency: criteria.frequency } : {}),
             filter_type: filterType, notify_record_type: criteria.notify_record_type,
           }],
         });
