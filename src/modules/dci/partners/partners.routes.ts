@@ -108,9 +108,9 @@ export function dciPartnerRoutes(service: DciPartnerService) {
         const contentType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
         if (!contentType || !PATCH_TYPES.has(contentType)) throw new AppError('unsupported_media_type', 'Send the change as a JSON merge patch (Content-Type: application/merge-patch+json or application/json)');
       },
-      schema: { tags: ['dci'], summary: 'Change a DCI partner (JSON merge patch; If-Match optional)', params: Params, body: PartnerPatch, response: { 200: PartnerViewSchema } },
+      schema: { tags: ['dci'], summary: 'Change a DCI partner (JSON merge patch; send If-Match with the ETag you read)', params: Params, body: PartnerPatch, response: { 200: PartnerViewSchema } },
     }, async (request, reply) => {
-      const expectedVersion = request.headers['if-match'] === undefined ? undefined : versionFromIfMatch(request.headers['if-match']);
+      const expectedVersion = versionFromIfMatch(request.headers['if-match']);
       const body = request.body;
       const view = await service.update(contextOf(request), request.params.senderId, expectedVersion, { ...body, publicKeys: body.publicKeys as JWK[] | undefined, encryptionKey: body.encryptionKey as JWK | null | undefined });
       return withEtag(reply, view);
