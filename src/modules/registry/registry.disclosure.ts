@@ -1,5 +1,5 @@
 import { areaScopeOf, hasScope, type Actor } from '../../platform/auth/access-tokens.js';
-import { recordAuditBulk, type AuditEntry, type RequestContext } from '../../platform/audit/audit.js';
+import { AuditBatcher, type AuditEntry, type RequestContext } from '../../platform/audit/audit.js';
 import type { AuditRecord } from '../../platform/audit/audit-queries.js';
 import type { Queryable } from '../../platform/database/database.js';
 import { applyMasking, isMaskedLevel, maskIdentifierValue, REVEAL_PERMISSION, type FieldClassification } from '../../platform/privacy/classification.js';
@@ -159,7 +159,10 @@ export class RegistryDisclosure {
     return records.map((record) => ({ ...record, before: mask(record.before, record.action), after: mask(record.after, record.action) }));
   }
 
+  /** Reveals of concurrent requests share one insert and commit (each response waits for its own). */
+  private reveals?: AuditBatcher;
+
   private async audit(context: RequestContext, revealed: Revealed[]): Promise<void> {
-    if (revealed.length > 0) await recordAuditBulk(this.db, context, revealAuditEntries(revealed));
+    if (revealed.length > 0) await (this.reveals ??= new AuditBatcher(this.db)).record(context, revealAuditEntries(revealed));
   }
 }

@@ -10,6 +10,19 @@ import type { Db, Tx } from './database.js';
  * would wait for it forever; on PostgreSQL it would run on another connection and miss the
  * transaction's uncommitted rows. Either way the caller meant "in my transaction".
  */
+const ACTIVE_TRANSACTION = Symbol('activeTransaction');
+
+/**
+ * The transaction `db` is following right now (a `transactionAware` handle inside
+ * `db.transaction`), or `db` itself when it is a transaction; undefined for the root handle
+ * outside any transaction. Lets a caller choose work that must not leave the transaction.
+ */
+export function currentTransaction(db: Db | Tx): Tx | undefined {
+  const active = (db as unknown as Record<symbol, Tx | undefined>)[ACTIVE_TRANSACTION];
+  if (active) return active;
+  return 'rollback' in db ? db : undefined;
+}
+
 export function transactionAware(root: Db): Db {
   const current = new AsyncLocalStorage<Tx>();
   const transaction = (work: (tx: Tx) => Promise<unknown>, config?: unknown) => {
@@ -21,6 +34,7 @@ export function transactionAware(root: Db): Db {
   return new Proxy(root, {
     get(target, property, receiver) {
       if (property === 'transaction') return transaction;
+      if (property === ACTIVE_TRANSACTION) return current.getStore();
       const active = current.getStore();
       const source = (active ?? target) as unknown as Record<string | symbol, unknown>;
       const value = active ? source[property] : Reflect.get(target, property, receiver);
