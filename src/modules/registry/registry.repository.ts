@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
-import type { Queryable } from '../../platform/database/database.js';
+import type { Db, Queryable } from '../../platform/database/database.js';
+import { currentTransaction } from '../../platform/database/transaction-context.js';
 import { customFieldDefinitions, identifiers, memberships, registrants, relationships, type Address, type Phone, type RegistrantKind } from './registry.tables.js';
 import type { Contacts, RegistryEncryption } from './registry.encryption.js';
 
@@ -40,16 +41,52 @@ export function identifierValueIs(idType: string, value: string, encryption: Reg
   return or(eq(identifiers.valueIndex, encryption.identifierIndex(idType, value)), eq(identifiers.value, value))!;
 }
 
+// The hot reads (a registrant by UUID or identifier, and what its view lists) are prepared once
+// per database handle: Drizzle then builds their SQL once instead of on every request, and on
+// PostgreSQL they run as named statements (parsed and planned once per connection). Inside a
+// transaction the plain query runs, in that transaction. Conditions on partial-index predicates
+// (`is_valid`, `is_active`) are written as literals, never parameters, so a generic plan can
+// still use those indexes.
+const preparedByHandle = new WeakMap<object, Map<string, unknown>>();
+
+function prepared<T>(db: Queryable, name: string, build: (db: Db) => T): T | undefined {
+  if (currentTransaction(db)) return undefined;
+  let byName = preparedByHandle.get(db);
+  if (!byName) preparedByHandle.set(db, (byName = new Map()));
+  let query = byName.get(name) as T | undefined;
+  if (!query) byName.set(name, (query = build(db as Db)));
+  return query;
+}
+
+const uuidParameter = sql.placeholder('uuid');
+const kindParameter = sql.placeholder('kind');
+const idParameter = sql.placeholder('id');
+
 export async function findRegistrantByUuid(db: Queryable, uuid: string, kind?: RegistrantKind): Promise<RegistrantRow | undefined> {
-  const [row] = await db.select().from(registrants)
-    .where(and(eq(registrants.uuid, uuid), kind ? eq(registrants.kind, kind) : undefined));
+  const query = kind
+    ? prepared(db, 'registrant_by_uuid_kind', (root) => root.select().from(registrants)
+      .where(and(eq(registrants.uuid, uuidParameter), eq(registrants.kind, kindParameter))).prepare('cw_registrant_by_uuid_kind'))
+    : prepared(db, 'registrant_by_uuid', (root) => root.select().from(registrants).where(eq(registrants.uuid, uuidParameter)).prepare('cw_registrant_by_uuid'));
+  const [row] = query
+    ? await query.execute({ uuid, kind })
+    : await db.select().from(registrants).where(and(eq(registrants.uuid, uuid), kind ? eq(registrants.kind, kind) : undefined));
   return row;
 }
 
 export async function findRegistrantByIdentifier(db: Queryable, idType: string, value: string, kind: RegistrantKind | undefined, encryption: RegistryEncryption): Promise<RegistrantRow | undefined> {
-  const [row] = await db.select({ registrant: registrants }).from(identifiers)
+  const byIdentifier = (root: Queryable, parameters: { idType: unknown; valueIndex: unknown; value: unknown; kind: unknown }, withKind: boolean) => root
+    .select({ registrant: registrants }).from(identifiers)
     .innerJoin(registrants, eq(registrants.id, identifiers.registrantId))
-    .where(and(eq(identifiers.idType, idType), identifierValueIs(idType, value, encryption), eq(identifiers.isValid, true), kind ? eq(registrants.kind, kind) : undefined));
+    .where(and(
+      eq(identifiers.idType, parameters.idType as string), sql`${identifiers.isValid}`,
+      or(eq(identifiers.valueIndex, parameters.valueIndex as string), eq(identifiers.value, parameters.value as string)),
+      withKind ? eq(registrants.kind, parameters.kind as RegistrantKind) : undefined,
+    ));
+  const values = { idType, valueIndex: encryption.identifierIndex(idType, value), value, kind };
+  const placeholders = { idType: sql.placeholder('idType'), valueIndex: sql.placeholder('valueIndex'), value: sql.placeholder('value'), kind: kindParameter };
+  const query = prepared(db, kind ? 'registrant_by_identifier_kind' : 'registrant_by_identifier', (root) => byIdentifier(root, placeholders, kind !== undefined)
+    .prepare(kind ? 'cw_registrant_by_identifier_kind' : 'cw_registrant_by_identifier'));
+  const [row] = query ? await query.execute(values) : await byIdentifier(db, values, kind !== undefined);
   return row?.registrant;
 }
 
@@ -106,7 +143,12 @@ export async function findLiveIdentifier(db: Queryable, idType: string, value: s
 
 export async function listIdentifiersOf(db: Queryable, registrantIds: number[], encryption: RegistryEncryption): Promise<IdentifierRow[]> {
   if (registrantIds.length === 0) return [];
-  const rows = await db.select().from(identifiers).where(inArray(identifiers.registrantId, registrantIds)).orderBy(asc(identifiers.id));
+  const ids = `{${registrantIds.join(',')}}`;
+  const query = prepared(db, 'identifiers_of', (root) => root.select().from(identifiers)
+    .where(sql`${identifiers.registrantId} = any(${idParameter}::bigint[])`).orderBy(asc(identifiers.id)).prepare('cw_identifiers_of'));
+  const rows = query
+    ? await query.execute({ id: ids })
+    : await db.select().from(identifiers).where(inArray(identifiers.registrantId, registrantIds)).orderBy(asc(identifiers.id));
   await encryption.prepareToRead(rows.map((row) => row.valueEncrypted));
   return rows.map(({ valueEncrypted: _encrypted, valueIndex: _index, ...row }) => ({ ...row, value: encryption.decryptIdentifier({ ...row, valueEncrypted: _encrypted }) }));
 }
@@ -122,18 +164,25 @@ export async function insertMembership(db: Queryable, values: typeof memberships
 
 /** With each member's area, so a caller limited to areas can leave out those outside. */
 export async function listMembershipsOfGroup(db: Queryable, groupId: number, includeEnded: boolean): Promise<Array<MembershipRow & { individualUuid: string; individualAreaId: number | null }>> {
-  const rows = await db.select({ membership: memberships, individualUuid: registrants.uuid, individualAreaId: registrants.areaId }).from(memberships)
+  const membersOf = (root: Queryable, group: number | typeof idParameter) => root
+    .select({ membership: memberships, individualUuid: registrants.uuid, individualAreaId: registrants.areaId }).from(memberships)
     .innerJoin(registrants, eq(registrants.id, memberships.individualId))
-    .where(and(eq(memberships.groupId, groupId), includeEnded ? undefined : eq(memberships.isActive, true)))
+    .where(and(eq(memberships.groupId, group as number), includeEnded ? undefined : sql`${memberships.isActive}`))
     .orderBy(desc(memberships.isActive), asc(memberships.id));
+  const query = prepared(db, includeEnded ? 'members_of_all' : 'members_of_active', (root) => membersOf(root, idParameter)
+    .prepare(includeEnded ? 'cw_members_of_all' : 'cw_members_of_active'));
+  const rows = query ? await query.execute({ id: groupId }) : await membersOf(db, groupId);
   return rows.map((row) => ({ ...row.membership, individualUuid: row.individualUuid, individualAreaId: row.individualAreaId }));
 }
 
 export async function listMembershipsOfIndividual(db: Queryable, individualId: number): Promise<Array<MembershipRow & { groupUuid: string; groupAreaId: number | null }>> {
-  const rows = await db.select({ membership: memberships, groupUuid: registrants.uuid, groupAreaId: registrants.areaId }).from(memberships)
+  const membershipsOf = (root: Queryable, individual: number | typeof idParameter) => root
+    .select({ membership: memberships, groupUuid: registrants.uuid, groupAreaId: registrants.areaId }).from(memberships)
     .innerJoin(registrants, eq(registrants.id, memberships.groupId))
-    .where(eq(memberships.individualId, individualId))
+    .where(eq(memberships.individualId, individual as number))
     .orderBy(desc(memberships.isActive), asc(memberships.id));
+  const query = prepared(db, 'memberships_of', (root) => membershipsOf(root, idParameter).prepare('cw_memberships_of'));
+  const rows = query ? await query.execute({ id: individualId }) : await membershipsOf(db, individualId);
   return rows.map((row) => ({ ...row.membership, groupUuid: row.groupUuid, groupAreaId: row.groupAreaId }));
 }
 
@@ -159,10 +208,13 @@ export async function insertRelationship(db: Queryable, values: typeof relations
 }
 
 export async function listRelationshipsOf(db: Queryable, individualId: number): Promise<Array<RelationshipRow & { targetUuid: string; targetAreaId: number | null }>> {
-  const rows = await db.select({ relationship: relationships, targetUuid: registrants.uuid, targetAreaId: registrants.areaId }).from(relationships)
+  const relationshipsOf = (root: Queryable, individual: number | typeof idParameter) => root
+    .select({ relationship: relationships, targetUuid: registrants.uuid, targetAreaId: registrants.areaId }).from(relationships)
     .innerJoin(registrants, eq(registrants.id, relationships.targetId))
-    .where(eq(relationships.sourceId, individualId))
+    .where(eq(relationships.sourceId, individual as number))
     .orderBy(asc(relationships.id));
+  const query = prepared(db, 'relationships_of', (root) => relationshipsOf(root, idParameter).prepare('cw_relationships_of'));
+  const rows = query ? await query.execute({ id: individualId }) : await relationshipsOf(db, individualId);
   return rows.map((row) => ({ ...row.relationship, targetUuid: row.targetUuid, targetAreaId: row.targetAreaId }));
 }
 
