@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import ExcelJS from 'exceljs';
 import type { Browser } from 'playwright-core';
 import { apiSession, launchBrowser, signIn, startServer, type RunningServer } from './support.js';
 
@@ -157,6 +158,60 @@ describe('web back office (browser, real server)', () => {
     const text = fs.readFileSync((await download.path())!, 'utf8');
     assert.match(text, /^row,column,value,reason/);
     assert.match(text, /birth_date,1990-02-30/);
+    await page.context().close();
+  });
+
+  test('household actions: make another member head, end a membership with a reason, deactivate with a reason; head change and deactivation show in the history', async () => {
+    const api = await apiSession(server, 'registrar');
+    const household = (await api.get('/api/v2/Group?_count=50&groupType=household&area=DM02')).items.find((group: { size: number }) => group.size >= 3);
+    const members = (await api.get(`/api/v2/Individual?group=${household.id}&_count=100`)).items as Array<{ id: string; name: { display: string } }>;
+    const others = members.filter((member) => member.id !== household.head);
+    assert.ok(others.length >= 2, 'a demo household with at least three members');
+    const [newHead, leaving] = others as [typeof others[0], typeof others[0]];
+    const page = await signIn(browser, server, 'registry-manager');
+    await page.goto(`${server.baseUrl}/households/${household.id}`);
+    const table = page.getByRole('table', { name: 'Members' });
+    await table.getByRole('button', { name: `Make head: ${newHead.name.display}` }).click();
+    await table.getByRole('row', { name: new RegExp(newHead.name.display) }).getByRole('cell', { name: 'Head', exact: true }).waitFor();
+
+    await table.getByRole('button', { name: `End membership: ${leaving.name.display}` }).click();
+    await table.getByRole('button', { name: 'End membership', exact: true }).click();
+    await table.locator('.field__error').waitFor();
+    await table.getByLabel('Why the membership ends').fill('Moved to the city');
+    await table.getByRole('button', { name: 'End membership', exact: true }).click();
+    await table.getByRole('link', { name: leaving.name.display }).waitFor({ state: 'detached' });
+    await page.getByLabel('Show ended memberships').check();
+    await table.getByRole('cell', { name: /Moved to the city/ }).waitFor();
+
+    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByLabel('Why this record is deactivated').fill('Duplicate of another household');
+    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.getByText(/Deactivated on .*: Duplicate of another household/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add member' }).count(), 0);
+    const history = page.getByRole('table', { name: 'History of changes' });
+    await history.getByRole('cell', { name: /deactivate/ }).first().waitFor();
+    // The group's history holds its own changes; an ended membership is audited on the membership.
+    await history.getByRole('cell', { name: /change-head: .*head/ }).waitFor();
+    await page.context().close();
+  });
+
+  test('an XLSX upload is read in the browser: its header row becomes the columns to map', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('People');
+    sheet.addRow(['national_id', 'Given Name', 'Remarks']);
+    sheet.addRow(['NXL0001', 'Marta', 'first visit']);
+    const buffer = Buffer.from(await workbook.xlsx.writeBuffer());
+    const page = await signIn(browser, server, 'registrar');
+    await page.getByRole('link', { name: 'Import file' }).click();
+    await page.getByLabel('File (CSV or XLSX)').setInputFiles({ name: 'people.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer });
+    await page.getByRole('heading', { name: '2. Columns' }).waitFor();
+    assert.equal(await page.getByLabel('Registry field: national_id').inputValue(), 'identifier:national-id');
+    assert.equal(await page.getByLabel('Registry field: Given Name').inputValue(), 'given_name');
+    assert.equal(await page.getByLabel('Registry field: Remarks').inputValue(), '');
+    await page.getByRole('cell', { name: 'Marta' }).waitFor();
+    await page.getByRole('button', { name: 'Start the import' }).click();
+    await page.getByText('1 rows: 1 created, 0 updated, 0 rejected.').waitFor({ timeout: 60_000 });
+    await page.getByText('Every row was imported.').waitFor();
     await page.context().close();
   });
 
