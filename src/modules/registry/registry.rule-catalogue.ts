@@ -116,11 +116,14 @@ export interface RelationRows {
 }
 
 /** A group's active members (with `role`), and its head. */
-export function memberRows(owner: RegistrantTable, n: number, onlyHead = false): RelationRows & { role: SQL } {
+export function memberRows(owner: RegistrantTable, n: number, onlyHead = false, linksOnly = false): RelationRows & { role: SQL } {
   const link = alias(memberships, `ms${n}`);
   const member = alias(registrants, `m${n}`);
   return {
-    from: sql`${memberships} ${sql.identifier(`ms${n}`)} inner join ${registrants} ${sql.identifier(`m${n}`)} on ${member.id} = ${link.individualId}`,
+    // `linksOnly` (nothing read of the members, e.g. a size): the memberships' own index answers.
+    from: linksOnly
+      ? sql`${memberships} ${sql.identifier(`ms${n}`)}`
+      : sql`${memberships} ${sql.identifier(`ms${n}`)} inner join ${registrants} ${sql.identifier(`m${n}`)} on ${member.id} = ${link.individualId}`,
     where: sql`${link.groupId} = ${owner.id} and ${link.isActive}${onlyHead ? sql` and ${link.role} = 'head'` : sql``}`,
     row: member as unknown as RegistrantTable,
     role: sql`${link.role}`,

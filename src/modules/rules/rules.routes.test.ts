@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { createTestSystem, type TestSystem } from '../../test-support/test-system.js';
 import { systemActor } from '../../platform/auth/access-tokens.js';
 import type { RequestContext } from '../../platform/audit/audit.js';
+import { registrants } from '../registry/registry.tables.js';
 
 type Headers = Record<string, string>;
 
@@ -126,8 +127,8 @@ describe('rules API', () => {
       const free = await post('/api/v2/rules/preview', { expression: `civil_status.contains("'; delete from registrants; --") || identifiers.exists(i, i.value == "x' or '1'='1")`, subject: 'individual' }, await rules());
       assert.equal(free.statusCode, 200, free.body);
       assert.equal(free.json().count, 0);
-      const [{ count }] = (await system.database.db.execute(sql`select count(*)::int as count from registrants`)).rows as Array<{ count: number }>;
-      assert.equal(Number(count), 7);
+      const [row] = await system.database.db.select({ count: sql<number>`count(*)::int` }).from(registrants);
+      assert.equal(Number(row!.count), 7);
     });
 
     test('an identifier value matches through its blind index', async () => {

@@ -37,7 +37,11 @@ describe('rules: compilation to SQL', () => {
     assert.match(sql, /\(select count\(\*\) from "memberships" "ms1" inner join "registrants" "m1" on "m1"."id" = "ms1"."individual_id" where "ms1"."group_id" = "registrants"."id" and "ms1"."is_active" and \("m1"."gender" = \$1::text\)\) >= \$2::bigint/);
     assert.match(compile('group', 'members.exists(m, m.age < 5)').sql, /^exists \(select 1 from/);
     assert.match(compile('group', 'members.all(m, m.age < 5)').sql, /not exists .* is not true/);
-    assert.match(compile('group', 'head.gender == "2"').sql, /\(select "m1"."gender" from .* and "ms1"."role" = 'head' limit 1\)/);
+    // Where only truth matters, a comparison on the head is a semi-join; under a negation it must stay
+    // a scalar subquery (no head = unknown, so the negation does not hold either).
+    assert.match(compile('group', 'head.gender == "2"').sql, /^exists \(select 1 from .* and "ms1"."role" = 'head' and \("m1"."gender" = \$1::text\)\)$/);
+    assert.match(compile('group', '!(head.gender == "2")').sql, /\(select "m1"."gender" from .* and "ms1"."role" = 'head' limit 1\)/);
+    assert.match(compile('group', 'size >= 2').sql, /^\(\(select count\(\*\) from "memberships" "ms1" where "ms1"."group_id" = "registrants"."id" and "ms1"."is_active"\) >= /);
   });
 
   test('sums of doubles are exact decimals; division by zero is unknown', () => {

@@ -34,14 +34,20 @@ const SQL_TYPES: Record<string, string> = {
  * condition selects the rows for which it is true (the evaluator follows the same three-valued logic).
  */
 export function compileToSql(rule: CheckedRule, context: SqlContext): SQL {
-  return new SqlCompiler(context).compile(rule.ir, new Map([[0, { kind: 'registrant', table: registrants as RegistrantTable }]]));
+  return new SqlCompiler(context).compile(rule.ir, new Map([[0, { kind: 'registrant', table: registrants as RegistrantTable }]]), rule.type === 'bool');
 }
 
 class SqlCompiler {
   constructor(private readonly context: SqlContext) {}
 
-  compile(ir: Ir, rows: Map<number, Row>): SQL {
+  /**
+   * `truth`: only whether the result is true matters here (a WHERE clause, a branch of and/or/?:
+   * under one): unknown and false may then be confused, which lets comparisons on the head become
+   * EXISTS semi-joins instead of one scalar subquery per group.
+   */
+  compile(ir: Ir, rows: Map<number, Row>, truth = false): SQL {
     const c = (x: Ir) => this.compile(x, rows);
+    const t = (x: Ir) => this.compile(x, rows, truth);
     switch (ir.k) {
       case 'lit': return literal(ir.t, ir.v);
       case 'context': return ir.name === 'today' ? sql`${this.context.today}::date` : sql`${new Date(this.context.now).toISOString()}::timestamptz`;
@@ -59,6 +65,7 @@ class SqlCompiler {
         return ir.negate ? sql`(not coalesce(${equals}, false))` : sql`coalesce(${equals}, false)`;
       }
       case 'head': {
+        if (truth && ir.t === 'bool') return this.headExists(ir, rows, (value) => value);
         const head = memberRows(this.registrant(rows, ir.of), ir.scope, true);
         const inner = new Map(rows).set(ir.scope, { kind: 'registrant', table: head.row, role: head.role });
         return sql`(select ${this.compile(ir.value, inner)} from ${head.from} where ${head.where} limit 1)`;
@@ -68,10 +75,10 @@ class SqlCompiler {
         return sql`exists (select 1 from ${head.from} where ${head.where})`;
       }
       case 'not': return sql`(not ${c(ir.a)})`;
-      case 'and': return sql`(${c(ir.a)} and ${c(ir.b)})`;
-      case 'or': return sql`(${c(ir.a)} or ${c(ir.b)})`;
-      case 'cond': return sql`(case when ${c(ir.c)} then ${c(ir.a)} else ${c(ir.b)} end)`;
-      case 'cmp': return this.ageRange(ir, rows) ?? compare(ir.op, ir.mode, c(ir.a), ir.a.t, c(ir.b), ir.b.t);
+      case 'and': return sql`(${t(ir.a)} and ${t(ir.b)})`;
+      case 'or': return sql`(${t(ir.a)} or ${t(ir.b)})`;
+      case 'cond': return sql`(case when ${this.compile(ir.c, rows, true)} then ${t(ir.a)} else ${t(ir.b)} end)`;
+      case 'cmp': return (truth ? this.headSemiJoin(ir, rows) : undefined) ?? this.ageRange(ir, rows) ?? compare(ir.op, ir.mode, c(ir.a), ir.a.t, c(ir.b), ir.b.t);
       case 'isNull': return ir.negate ? sql`(${c(ir.a)} is not null)` : sql`(${c(ir.a)} is null)`;
       case 'arith': {
         const op = sql.raw(ir.op);
@@ -106,8 +113,8 @@ class SqlCompiler {
         return sql`(${table.areaId} is not null and ${areaIdIn(table, [...ids])})`;
       }
       case 'quantifier': {
-        const { from, where, inner } = this.relation(ir.rel, rows);
-        const pred = ir.pred ? this.compile(ir.pred, inner) : undefined;
+        const { from, where, inner } = this.relation(ir.rel, rows, ir.pred === null);
+        const pred = ir.pred ? this.compile(ir.pred, inner, true) : undefined;
         switch (ir.q) {
           case 'exists': return sql`exists (select 1 from ${from} where ${where} and ${pred!})`;
           case 'all': return sql`(not exists (select 1 from ${from} where ${where} and (${pred!}) is not true))`;
@@ -143,6 +150,23 @@ class SqlCompiler {
     }
   }
 
+  /** In a truth context, `head.x OP y` holds iff the head exists and `x OP y` holds for it. */
+  private headSemiJoin(ir: Ir & { k: 'cmp' }, rows: Map<number, Row>): SQL | undefined {
+    const [head, other, headFirst] = ir.a.k === 'head' && ir.b.k !== 'head' ? [ir.a, ir.b, true] : ir.b.k === 'head' && ir.a.k !== 'head' ? [ir.b, ir.a, false] : [];
+    if (!head || head.k !== 'head' || !other) return undefined;
+    return this.headExists(head, rows, (value, inner) => {
+      const otherSql = this.compile(other, inner);
+      const inHead: Ir & { k: 'cmp' } = { ...ir, a: headFirst ? head.value : other, b: headFirst ? other : head.value };
+      return this.ageRange(inHead, inner) ?? (headFirst ? compare(ir.op, ir.mode, value, head.value.t, otherSql, other.t) : compare(ir.op, ir.mode, otherSql, other.t, value, head.value.t));
+    });
+  }
+
+  private headExists(ir: Ir & { k: 'head' }, rows: Map<number, Row>, condition: (value: SQL, inner: Map<number, Row>) => SQL): SQL {
+    const head = memberRows(this.registrant(rows, ir.of), ir.scope, true);
+    const inner = new Map(rows).set(ir.scope, { kind: 'registrant', table: head.row, role: head.role });
+    return sql`exists (select 1 from ${head.from} where ${head.where} and ${condition(this.compile(ir.value, inner), inner)})`;
+  }
+
   /** `age OP n` as a birth-date range, so the birth-date index can serve it (same answer as age()). */
   private ageRange(ir: Ir & { k: 'cmp' }, rows: Map<number, Row>): SQL | undefined {
     let [age, other, op] = [ir.a, ir.b, ir.op];
@@ -168,13 +192,14 @@ class SqlCompiler {
     }
   }
 
-  private relation(rel: Relation, rows: Map<number, Row>): { from: SQL; where: SQL; inner: Map<number, Row> } {
+  /** `linksOnly`: nothing is read of the related rows (a plain count), so members need not be joined. */
+  private relation(rel: Relation, rows: Map<number, Row>, linksOnly = false): { from: SQL; where: SQL; inner: Map<number, Row> } {
     const owner = this.registrant(rows, rel.of);
     const inner = new Map(rows);
     let from: SQL;
     let where: SQL;
     if (rel.name === 'members') {
-      const members = memberRows(owner, rel.scope);
+      const members = memberRows(owner, rel.scope, false, linksOnly && rel.filters.length === 0);
       inner.set(rel.scope, { kind: 'registrant', table: members.row, role: members.role });
       ({ from, where } = members);
     } else {
@@ -182,7 +207,7 @@ class SqlCompiler {
       inner.set(rel.scope, { kind: 'identifier', rows: identifiers });
       ({ from, where } = identifiers);
     }
-    for (const filter of rel.filters) where = sql`${where} and ${this.compile(filter, inner)}`;
+    for (const filter of rel.filters) where = sql`${where} and ${this.compile(filter, inner, true)}`;
     return { from, where, inner };
   }
 
