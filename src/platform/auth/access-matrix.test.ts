@@ -52,6 +52,8 @@ describe('access matrix: every route × no credentials, scopes and roles', () =>
     const publicRoutes = routes.filter((route) => route.scope === undefined).map((route) => `${route.method} ${route.path}`);
     const expectedPublic = new Set([
       'POST /oauth2/client/token', 'GET /.well-known/jwks.json', 'POST /auth/login', 'POST /auth/logout', 'GET /auth/session',
+      // DCI (under the default DCI_PREFIX): its token endpoint, JWKS and locations, public like ours.
+      'POST /dci/oauth2/client/token', 'GET /dci/.well-known/jwks.json', 'GET /dci/.well-known/locations.json',
       // Authenticated, with the scope checked per entry / per resource inside the handler:
       'POST /api/v2/$batch', 'POST /api/v2/$export', 'GET /api/v2/$export/{jobId}/file', 'GET /api/v2/Job/{id}',
     ]);

@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import type { CryptoKey } from 'jose';
 import type { Actor } from '../../../platform/auth/access-tokens.js';
-import { AppError } from '../../../platform/errors.js';
 import {
   checkSignature, decryptMessage, EncryptionError, parseDciTimestamp,
   type DciErrorCode, type DciHeader, type DciSchemas, type EncryptedMessage, type MsgHeaderStatusReasonCode, type SchemaName, type SignatureCheck,
@@ -52,11 +51,11 @@ const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 /**
  * The validation chain of every incoming DCI message, in the order of the spec's codes (after the
  * bearer token and scope, which the auth hook checks):
- *   1. the token's client is an active partner ......................... 403 (thrown)
  *   2. envelope, header and message against the official schemas ....... err.request.bad
  *   3. version ......................................................... err.version.not_supported / rjct.version.invalid
  *   4. action matches the route ........................................ rjct.action.invalid
- *   5. sender_id is the partner's, receiver_id is ours, sender_uri ..... err.sender_id.invalid / err.receiver_id.invalid / err.sender_uri.invalid
+ *   5. the token's client is an active partner whose sender_id this is,
+ *      receiver_id is ours, sender_uri an agreed callback host ......... err.sender_id.invalid / err.receiver_id.invalid / err.sender_uri.invalid
  *   6. signature under the partner's policy and strategy ............... err.signature.missing / err.signature.invalid
  *   7. encryption (policy; decrypt; decrypted message against schema) .. err.encryption.invalid / err.request.bad
  *   8. message_id not seen before from this sender ..................... rjct.message_id.duplicate
@@ -76,9 +75,9 @@ export class DciInbound {
   async accept<M>(actor: Actor, body: unknown, route: InboundRoute<M>): Promise<InboundResult<M>> {
     const batchRoute = route as InboundRoute<never>;
     const correlationId = crypto.randomUUID();
-    const partner = actor.type === 'client' ? await this.partners.findByClient(actor.id) : undefined;
-    if (!partner || !partner.isActive) throw new AppError('forbidden', 'This client is not an active DCI partner of this registry');
-    const refuse = (refusal: InboundRefusal): InboundResult<M> => ({ accepted: false, refusal, correlationId, partner });
+    const found = actor.type === 'client' ? await this.partners.findByClient(actor.id) : undefined;
+    const partner = found?.isActive ? found : undefined;
+    const refuse = (refusal: InboundRefusal): InboundResult<M> => ({ accepted: false, refusal, correlationId, ...(partner ? { partner } : {}) });
     const error = (code: DciErrorCode, message: string) => refuse({ kind: 'error', code, message });
 
     // 2. schema
@@ -110,7 +109,8 @@ export class DciInbound {
     // 4. action
     if (header.action !== route.action) return reject('rjct.action.invalid', `action "${header.action}" does not belong on this endpoint; expected "${route.action}"`);
 
-    // 5. parties
+    // 5. parties: the token's client must be an active partner sending as itself.
+    if (!partner) return error('err.sender_id.invalid', 'This client is not registered as an active DCI sender of this registry');
     if (header.sender_id !== partner.senderId) return error('err.sender_id.invalid', 'sender_id is not the sender id registered for this client');
     if (header.receiver_id !== undefined && header.receiver_id !== '' && header.receiver_id !== this.options.ourSenderId) {
       return error('err.receiver_id.invalid', `receiver_id must be this registry's id, ${this.options.ourSenderId}`);

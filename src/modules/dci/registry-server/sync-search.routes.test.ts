@@ -84,15 +84,15 @@ describe('DCI sync search (/dci/registry/sync/search)', () => {
     }
   });
 
-  test('403 {errors} for a token without dci:search, and for a client that is not a partner', async () => {
+  test('403 {errors} for a token without dci:search; err.sender_id.invalid for a client that is not an (active) partner', async () => {
     const body = await signedEnvelope(partner, searchMessage(searchItem({ query_type: 'idtype-value', query: { type: 'national-id', value: 'ANNA0001' } })));
-    const noScope = await system.authAs('individual:read');
-    const notPartner = await system.authAs('dci:search');
-    for (const headers of [noScope, notPartner]) {
-      const response = await system.http.inject({ method: 'POST', url: SEARCH, headers, payload: body });
-      assert.equal(response.statusCode, 403, response.body);
-      assert.deepEqual((response.json() as Json).errors.map((e: Json) => e.code), ['err.request.forbidden']);
-    }
+    const response = await system.http.inject({ method: 'POST', url: SEARCH, headers: await system.authAs('individual:read'), payload: body });
+    assert.equal(response.statusCode, 403, response.body);
+    assert.deepEqual((response.json() as Json).errors.map((e: Json) => e.code), ['err.request.forbidden']);
+    await errOf(body, 'err.sender_id.invalid', (await system.authAs('dci:search')).authorization);
+    const retired = await onboardPartner(system);
+    await system.dci.partners.update(global, retired.senderId, undefined, { isActive: false });
+    await errOf(await signedEnvelope(retired, searchMessage(searchItem({ query_type: 'idtype-value', query: { type: 'national-id', value: 'X' } }))), 'err.sender_id.invalid', retired.authorization);
   });
 
   // ---- the validation chain, one code each ------------------------------------------------
