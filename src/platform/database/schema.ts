@@ -17,3 +17,4 @@ export * from '../../modules/rules/rules.tables.js';
 export * from '../../modules/dci/dci.tables.js';
 export * from '../../modules/dci/transactions/dci-async.tables.js';
 export * from '../../modules/programs/programs.tables.js';
+export * from '../../modules/dci/data-sources/dci-client.tables.js';
