@@ -1,7 +1,7 @@
 // The DCI protocol, shared by our registry server and our DCI clients: schemas, envelope types,
 // signatures, keys and encryption. No database, no HTTP.
 export * from './envelope.js';
-export { DciSchemas, loadDciSchemas, SCHEMA, DEFAULT_SPEC_DIR, type SchemaName, type SchemaCheck, type SchemaProblem } from './spec-schemas.js';
+export { DciSchemas, loadDciSchemas, SCHEMA, SCHEMA_BASE, DEFAULT_SPEC_DIR, type SchemaName, type SchemaCheck, type SchemaProblem } from './spec-schemas.js';
 export { signedContentOf, canonicalJson } from './canonical.js';
 export {
   checkSignature, signatureStrategy, SIGNATURE_STRATEGIES,

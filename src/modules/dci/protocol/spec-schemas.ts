@@ -22,6 +22,9 @@ export const DEFAULT_SPEC_DIR = fileURLToPath(new URL('../../../../spec/dci/', i
 
 const BASE = 'https://commonweal.invalid/dci/';
 
+/** Base of every schema id: `${SCHEMA_BASE}crvs#/components/schemas/SearchRequest` (documents: social, crvs, ibr, dr, registry_core, authz, jwks, locations). */
+export const SCHEMA_BASE = BASE;
+
 /** Schema names: the social registry's components, plus the ACK of the spec's `Response`. */
 export const SCHEMA = {
   header: `${BASE}social#/components/schemas/MsgHeader_V1.0.0`,
@@ -99,7 +102,12 @@ export class DciSchemas {
       ['authz', 'core/authz_core_api_v1.0.0.yaml'],
       ['jwks', 'core/jwks_core_api_v1.0.0.yaml'],
       ['locations', 'core/locations_core_api_v1.0.0.yaml'],
-    ];
+      // The registries our DCI clients call (loaded when present).
+      ['crvs', 'crvs/crvs_api_v1.0.0.yaml'],
+      ['ibr', 'ibr/ibr_api_v1.0.0.yaml'],
+      ['dr', 'dr/dr_api_v1.0.0.yaml'],
+      ['registry_core', 'core/registry_core_api_v1.0.0.yaml'],
+    ].filter(([, file]) => fs.existsSync(path.join(specDir, file!))) as Array<[string, string]>;
     for (const [id, file] of documents) this.ajv.addSchema(relaxed(readYaml(path.join(specDir, file))) as object, `${BASE}${id}`);
     for (const folder of ['schema', 'response']) {
       const dir = path.join(specDir, 'core/common', folder);
