@@ -25,6 +25,9 @@ export interface BenchOptions {
   profileServer: boolean;
   /** Let the server's audit sealer run during the scenarios (by default it is held off while they are measured). */
   withAuditSealer: boolean;
+  /** Run only this section (`rules`: the rules engine on the existing bench database, no seeding). */
+  only?: 'rules';
+  skipRules: boolean;
 }
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -42,6 +45,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --profile-server     run the server with --cpu-prof; the report adds where its CPU time went
   --with-audit-sealer  let the server's audit sealer work through its backlog during the scenarios
                        (by default the bench holds its lock while latencies are measured)
+  --skip-rules         do not measure the rules engine
+  --only rules         only the rules engine, on the database as it is (never seeds or drops it)
   --help               show this text`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -59,6 +64,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       'skip-export': { type: 'boolean', default: false },
       'profile-server': { type: 'boolean', default: false },
       'with-audit-sealer': { type: 'boolean', default: false },
+      'skip-rules': { type: 'boolean', default: false },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -83,7 +90,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     importRows: integer('--import-rows', values['import-rows'], 100_000, 1),
     profileServer: values['profile-server'] ?? false,
     withAuditSealer: values['with-audit-sealer'] ?? false,
+    skipRules: values['skip-rules'] ?? false,
+    ...(values.only === undefined ? {} : { only: onlySection(values.only) }),
   };
+}
+
+function onlySection(value: string): 'rules' {
+  if (value !== 'rules') throw new UsageError('--only takes: rules');
+  return value;
 }
 
 function integer(name: string, given: string | undefined, fallback: number, minimum: number): number {

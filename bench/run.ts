@@ -24,6 +24,7 @@ import {
 import { buildScenarios, type Scenario } from './scenarios.js';
 import { explain } from './sql-floor.js';
 import { ServerProcess } from './server-process.js';
+import { formatRules, measureRules, type RuleFigure } from './rules.js';
 
 const UUID_SAMPLE_SIZE = 10_000;
 /** The server's pool: the default of DATABASE_POOL_SIZE, as an operator would run it. */
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadAtStart = loadAverage();
   log(`load average ${loadAtStart.join(' ')} on ${os.cpus().length} cores`);
+  if (options.only === 'rules') {
+    console.log(formatRules(await measureRules(options.databaseUrl, { log: (message) => log(`rules: ${message}`) })));
+    log(`load average ${loadAverage().join(' ')} at the end`);
+    return;
+  }
 
   const seed = await prepareData(options);
   log('ANALYZE (the statistics autovacuum would gather) so plans do not depend on its timing');
@@ -84,6 +90,11 @@ async function main(): Promise<void> {
   const importFigure: BulkFigure = options.skipImport
     ? { status: 'skipped' }
     : await measureImport(options.databaseUrl, { available: commands.has('import'), rows: options.importRows, seed: importSeed });
+  let rules: RuleFigure[] = [];
+  if (!options.skipRules) {
+    log('rules engine (issue 7): five rules, count / first 50 / compile');
+    rules = await measureRules(options.databaseUrl, { log: (message) => log(`rules: ${message}`) });
+  }
 
   const withoutTargets: Omit<BenchReport, 'targets'> = {
     startedAt,
@@ -115,6 +126,7 @@ async function main(): Promise<void> {
   const file = writeReport(report, path.join(REPOSITORY_ROOT, 'bench', 'results'));
   console.log(formatReport(report));
   if (serverProfile) console.log(`\n${formatProfile(serverProfile)}`);
+  if (rules.length > 0) console.log(`\n## Rules engine\n\n${formatRules(rules)}`);
   console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);
 }
 
