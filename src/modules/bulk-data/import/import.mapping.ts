@@ -34,6 +34,19 @@ const PREFIXED = /^(identifier|custom):([A-Za-z0-9][A-Za-z0-9._-]{0,63})$/;
 export const HOUSEHOLD_ID_TYPE = 'household-id';
 
 export const isKnownField = (field: string) => plainFields.has(field) || PREFIXED.test(field);
+
+/** The field of the Individual view a flat field feeds, for its classification (household_id: the household's identifier). */
+export function viewFieldOf(field: string): string | undefined {
+  if (field.startsWith('identifier:') || field === 'household_id') return 'identifiers';
+  if (field.startsWith('custom:')) return 'custom';
+  const views: Record<string, string> = {
+    given_name: 'name', family_name: 'name', additional_name: 'name', display_name: 'name', birth_date: 'birthDate', gender: 'gender',
+    civil_status: 'civilStatus', area: 'area', phone: 'phones', phone2: 'phones', email: 'email', has_disability: 'disability',
+    disability_types: 'disability', monthly_income: 'income', income_currency: 'income', household_role: 'memberships', household_name: 'memberships',
+    source_system: 'sourceSystem',
+  };
+  return views[field];
+}
 const validateShape = createBodyValidator(MappingDocument);
 
 /** Checks a mapping document; `idTypes` are the codes an `identifier:<type>` may name. Throws 400. */

@@ -142,12 +142,12 @@ describe('registry.import job', () => {
     assert.deepEqual(at(3)[0]!.value, 'X');
     assert.match(at(3)[0]!.reason, /"X" is not a code of vocabulary "gender"/);
     assert.deepEqual([at(4)[0]!.column, at(4)[0]!.value, at(4)[0]!.reason], ['DOB', '31/02/1990', 'is not a real calendar date']);
-    assert.deepEqual([at(5)[0]!.column, at(5)[0]!.value], ['NID', 'ab-4']);
+    assert.deepEqual([at(5)[0]!.column, at(5)[0]!.value], ['NID', '****'], 'identifier values are stored masked');
     assert.match(at(5)[0]!.reason, /does not match the national-id format/);
-    assert.deepEqual([at(6)[0]!.column, at(6)[0]!.value, at(6)[0]!.reason], ['NID', 'AB400001', 'national-id AB400001 is also given in row 2']);
+    assert.deepEqual([at(6)[0]!.column, at(6)[0]!.value, at(6)[0]!.reason], ['NID', 'AB***001', 'national-id AB***001 is also given in row 2']);
     for (const row of [7, 8]) {
       assert.equal(at(row)[0]!.column, 'Role');
-      assert.match(at(row)[0]!.reason, /household household-id\|HH-9 has 2 heads/);
+      assert.match(at(row)[0]!.reason, /household household-id\|\*\*\*\* has 2 heads/);
     }
     assert.deepEqual([at(9)[0]!.column, at(9)[0]!.value, at(9)[0]!.reason], ['Income', 'lots', 'is not a number']);
     assert.equal(await count(), 3); // two people and the household of the second

@@ -14,10 +14,12 @@ import { PermanentJobError, type JobContext } from '../../../platform/jobs/job-r
 import { jobs } from '../../../platform/jobs/jobs.tables.js';
 import { listCustomFieldDefinitions } from '../../registry/registry.repository.js';
 import type { RegistryService } from '../../registry/registry.service.js';
-import type { BulkResult } from '../../registry/bulk/registry-bulk.service.js';
+import type { BulkAreaScope, BulkResult } from '../../registry/bulk/registry-bulk.service.js';
+import { registryClassification, type RegistryField } from '../../registry/registry.classification.js';
+import { maskIdentifierValue, maskPhoneNumber } from '../../../platform/privacy/classification.js';
 import { importRowProblems } from '../bulk-data.tables.js';
 import type { ImportMappingService } from './import-mappings.service.js';
-import { createRowMapper, defaultMapping, sourceOf, type MappedRow, type MappingDocument, type RowProblem } from './import.mapping.js';
+import { createRowMapper, defaultMapping, normalizeHeader, sourceOf, viewFieldOf, type MappedRow, type MappingDocument, type RowProblem } from './import.mapping.js';
 import { readRows, type ImportFormat } from './import.readers.js';
 
 export const IMPORT_JOB = 'registry.import';
@@ -52,7 +54,8 @@ export interface ImportPayload extends Record<string, unknown> {
   mappingName: string | null;
   batchSize: number;
   sha256: string;
-  actor: { type: Actor['type']; id: string; scopes: string[] };
+  /** Who started it: their permissions and area limits apply when it runs. */
+  actor: { type: Actor['type']; id: string; scopes: string[]; areaLimits?: Array<[string, string[]]> };
 }
 
 /** Counts so far and the last row written; saved in the transaction of each batch. */
@@ -89,7 +92,7 @@ const HOUSEHOLD_FIELDS = new Set(['household_id', 'household_role', 'household_n
 export class ImportService {
   constructor(
     private readonly db: Db,
-    private readonly registry: Pick<RegistryService, 'bulk'>,
+    private readonly registry: Pick<RegistryService, 'bulk' | 'access'>,
     readonly mappings: ImportMappingService,
   ) {}
 
@@ -157,7 +160,7 @@ export class ImportService {
     }
     const payload: ImportPayload = {
       fileId: upload.fileId, fileName: upload.fileName, format: upload.format, mapping, mappingName: resolved.name, batchSize,
-      sha256: upload.sha256, actor: { type: actor.type, id: actor.id, scopes: [...actor.scopes] },
+      sha256: upload.sha256, actor: storeActor(actor),
     };
     return this.db.transaction(async (tx) => {
       const job = await enqueueJob(tx, { type: IMPORT_JOB, payload, createdBy: actor.id, dedupeKey: options.dedupeKey, maxAttempts: 5 });
@@ -181,7 +184,12 @@ export class ImportService {
     const { payload } = job;
     const saved = job.checkpoint as ImportCheckpoint | null;
     let totals: ImportCheckpoint = saved ?? { row: 1, rows: 0, created: 0, updated: 0, householdsCreated: 0, membershipsCreated: 0, rejected: 0, seconds: 0, total: null };
-    const context: RequestContext = { actor: { ...payload.actor, scopes: new Set(payload.actor.scopes) }, requestId: `job:${job.id}` };
+    const context: RequestContext = { actor: restoreActor(payload.actor), requestId: `job:${job.id}` };
+    // A local user or area-bound client writes only inside its areas (rows outside are refused).
+    const individuals = await this.registry.access.allowedAreaIds(context.actor, 'individual:write');
+    const households = await this.registry.access.allowedAreaIds(context.actor, 'group:write');
+    const areaScope: BulkAreaScope | undefined = individuals === undefined && households === undefined ? undefined : { individuals, households };
+    const maskers = restrictedColumnMaskers(payload.mapping);
     const jobDbId = await this.jobDatabaseId(job.id);
     if (!saved && payload.format === 'csv') totals = { ...totals, total: await this.countCsvRows(payload.fileId) };
     const source = await openJobFileStream(this.db, payload.fileId);
@@ -197,8 +205,8 @@ export class ImportService {
       if (signal.aborted) throw signal.reason ?? new Error('The import was stopped');
       totals = await this.db.transaction(async (tx) => {
         const people = rows.filter((row) => row.problems.length === 0).map((row) => row.person);
-        const result = people.length > 0 ? await this.registry.bulk.upsertPeople(context, people, { validator, tx }) : undefined;
-        const problems = collectProblems(rows, result);
+        const result = people.length > 0 ? await this.registry.bulk.upsertPeople(context, people, { validator, tx, areaScope }) : undefined;
+        const problems = protectProblems(rows, collectProblems(rows, result), maskers);
         await insertProblems(tx, jobDbId, problems);
         const counts: ImportCheckpoint = {
           ...totals,
@@ -353,6 +361,56 @@ function collectProblems(rows: MappedRow[], result: BulkResult | undefined): Row
     problems.push({ rowNumber: problem.key, column, value, reason: exact || problem.path === '' ? problem.message : `${problem.path.slice(1)}: ${problem.message}` });
   }
   return problems.sort((a, b) => a.rowNumber - b.rowNumber);
+}
+
+/** The masking of each file column whose field is restricted (identifiers, phones), by normalised header. */
+function restrictedColumnMaskers(mapping: MappingDocument): Map<string, (value: string) => string> {
+  const maskers = new Map<string, (value: string) => string>();
+  for (const [column, field] of Object.entries(mapping.columns)) {
+    const viewField = viewFieldOf(field) as RegistryField | undefined;
+    const entry = viewField ? registryClassification[viewField] : undefined;
+    if (entry?.level === 'restricted') maskers.set(normalizeHeader(column), entry.masking === 'phone' ? maskPhoneNumber : maskIdentifierValue);
+  }
+  return maskers;
+}
+
+/**
+ * The problem report never stores restricted values in clear: a refused cell of an identifier or
+ * phone column is stored masked (as API responses mask it), and any restricted cell of the row
+ * quoted in a reason (e.g. "national-id AB100001 is also given in row 2") is masked there too.
+ */
+function protectProblems(rows: MappedRow[], problems: RowProblem[], maskers: Map<string, (value: string) => string>): RowProblem[] {
+  if (maskers.size === 0 || problems.length === 0) return problems;
+  const maskerOf = (column: string | null) => (column === null ? undefined : maskers.get(normalizeHeader(column)));
+  const secretsOf = new Map<number, Array<[string, string]>>();
+  for (const row of rows) {
+    const secrets = new Map<string, string>();
+    for (const { column, value } of row.sources.values()) {
+      const mask = maskerOf(column);
+      if (!mask || value === '') continue;
+      secrets.set(value, mask(value));
+      secrets.set(value.replace(/[\s()-]/g, ''), mask(value.replace(/[\s()-]/g, ''))); // a phone as normalised in messages
+    }
+    // Longest first, so a value is not half-replaced through a shorter one it contains.
+    secretsOf.set(row.rowNumber, [...secrets].sort(([a], [b]) => b.length - a.length));
+  }
+  return problems.map((problem) => {
+    const mask = maskerOf(problem.column);
+    let reason = problem.reason;
+    for (const [secret, masked] of secretsOf.get(problem.rowNumber) ?? []) reason = reason.split(secret).join(masked);
+    return { ...problem, value: problem.value !== null && mask ? mask(problem.value) : problem.value, reason };
+  });
+}
+
+function storeActor(actor: Actor): ImportPayload['actor'] {
+  return {
+    type: actor.type, id: actor.id, scopes: [...actor.scopes],
+    ...(actor.areaLimits && actor.areaLimits.size > 0 ? { areaLimits: [...actor.areaLimits].map(([permission, codes]): [string, string[]] => [permission, [...codes]]) } : {}),
+  };
+}
+
+function restoreActor(stored: ImportPayload['actor']): Actor {
+  return { type: stored.type, id: stored.id, scopes: new Set(stored.scopes), ...(stored.areaLimits ? { areaLimits: new Map(stored.areaLimits) } : {}) };
 }
 
 async function insertProblems(tx: Tx, jobId: number, problems: RowProblem[]): Promise<void> {

@@ -135,3 +135,11 @@ export async function insertRelationshipsBulk(db: Queryable, rows: Array<{ uuid:
     select v.uuid, v."sourceId", v."targetId", v.relationship
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(uuid uuid, "sourceId" bigint, "targetId" bigint, relationship text)`);
 }
+
+/** The area of each registrant (by id): what area-limited bulk writers are checked against. */
+export async function findRegistrantAreasBulk(db: Queryable, ids: number[]): Promise<Map<number, number | null>> {
+  if (ids.length === 0) return new Map();
+  const rows = await queryRows<{ id: number; areaId: number | null }>(db, sql`
+    select id, area_id as "areaId" from registrants where id in (select unnest(${`{${ids.join(',')}}`}::bigint[]))`);
+  return new Map(rows.map((row) => [Number(row.id), row.areaId === null ? null : Number(row.areaId)]));
+}

@@ -9,6 +9,7 @@ import { BulkValidator, type ValidPerson } from './bulk-validation.js';
 import * as bulk from './bulk.repository.js';
 import type { RegistryEncryption } from '../registry.encryption.js';
 import { protectForAudit } from '../registry.views.js';
+import { isVisible, type AllowedAreas } from '../registry-access.js';
 
 /** One person of a bulk write; `key` (e.g. the file row number) comes back with every problem. */
 export interface BulkPerson {
@@ -33,6 +34,14 @@ export interface BulkHouseholdLink {
 }
 
 export interface BulkProblem { key: number; path: string; message: string }
+
+/**
+ * Where an area-limited writer may create or update (the actor's limits for individual:write and
+ * group:write; undefined = everywhere). Rows outside are refused with OUTSIDE_YOUR_AREAS.
+ */
+export interface BulkAreaScope { individuals: AllowedAreas; households: AllowedAreas }
+/** The one message for a row outside the writer's areas, whatever the reason: it names no record. */
+export const OUTSIDE_YOUR_AREAS = 'area outside your scope: nothing was written for this row';
 
 export interface BulkResult {
   created: number;
@@ -84,6 +93,8 @@ export class RegistryBulkService {
        * generated data (seeding), where per-record entries would double the database's work.
        */
       audit?: 'per-record' | 'per-batch';
+      /** An area-limited writer: rows placing or matching a registrant outside these areas are refused. */
+      areaScope?: BulkAreaScope;
     } = {},
   ): Promise<BulkResult> {
     const validator = options.validator ?? (await this.createValidator());
@@ -98,6 +109,10 @@ export class RegistryBulkService {
     }
     await this.checkHouseholdLinks(valid, problems);
     const drop = (key: number, path: string, message: string) => { problems.push({ key, path, message }); valid.delete(key); };
+    const scope = options.areaScope;
+    if (scope) {
+      for (const [key, { values }] of [...valid]) if (!isVisible({ areaId: values.values.areaId ?? null }, scope.individuals)) drop(key, '/area', OUTSIDE_YOUR_AREAS);
+    }
 
     // Two rows of one batch claiming the same identifier: the later one is refused.
     const claimedBy = new Map<string, number>();
@@ -120,7 +135,9 @@ export class RegistryBulkService {
         else if (new Set([...owners].map((owner) => owner.registrantId)).size > 1) drop(key, '/identifiers', 'the identifiers belong to different registrants');
         else if (owners.size === 1) existingIdOf.set(key, [...owners][0]!.registrantId);
       }
+      if (scope) await this.refuseOutsideScope(tx, scope.individuals, valid, existingIdOf, drop);
       const households = await this.resolveHouseholds(tx, valid, existingIdOf, drop);
+      if (scope) await this.refuseHouseholdsOutsideScope(tx, scope.households, valid, households, drop);
 
       const audit: AuditEntry[] = [];
       const registrantIdOf = new Map<number, number>();
@@ -167,6 +184,34 @@ export class RegistryBulkService {
       };
     };
     return options.tx ? write(options.tx) : this.db.transaction(write);
+  }
+
+  /**
+   * An identifier held by a registrant outside the writer's areas: that registrant is neither
+   * updated nor named (the row gets the same problem as a row placed outside).
+   */
+  private async refuseOutsideScope(tx: Tx, allowed: AllowedAreas, valid: Map<number, unknown>, existingIdOf: Map<number, number>, drop: (key: number, path: string, message: string) => void): Promise<void> {
+    const areaOf = await bulk.findRegistrantAreasBulk(tx, [...existingIdOf.values()]);
+    for (const [key, id] of [...existingIdOf]) {
+      if (valid.has(key) && isVisible({ areaId: areaOf.get(id) ?? null }, allowed)) continue;
+      existingIdOf.delete(key);
+      if (valid.has(key)) drop(key, '/identifiers', OUTSIDE_YOUR_AREAS);
+    }
+  }
+
+  /** Households outside the writer's areas (existing ones where they are, new ones where their row places them) get no members. */
+  private async refuseHouseholdsOutsideScope(
+    tx: Tx, allowed: AllowedAreas, valid: Map<number, { person: BulkPerson; values: ValidPerson }>,
+    households: Awaited<ReturnType<RegistryBulkService['resolveHouseholds']>>, drop: (key: number, path: string, message: string) => void,
+  ): Promise<void> {
+    const areaOf = await bulk.findRegistrantAreasBulk(tx, [...households.values()].flatMap((household) => household.groupId ?? []));
+    for (const [id, household] of [...households]) {
+      const link = household.memberKeys.map((key) => valid.get(key)?.person.household).find((candidate) => candidate?.area !== undefined);
+      const areaId = household.groupId !== undefined ? areaOf.get(household.groupId) ?? null : link?.area !== undefined ? await this.areaIdOrNull(link.area) : undefined;
+      if (areaId === undefined || isVisible({ areaId }, allowed)) continue; // a new household without an area of its own takes its head's
+      for (const key of household.memberKeys) drop(key, '/household/identifier', OUTSIDE_YOUR_AREAS);
+      households.delete(id);
+    }
   }
 
   /** Household links must name a known id type, a known role; new households get exactly one head. */
