@@ -43,6 +43,7 @@ import { RegistryRuleQuery } from './modules/registry/registry.rule-query.js';
 import { RuleService } from './modules/rules/rules.service.js';
 import { ruleRoutes } from './modules/rules/rules.routes.js';
 import { webRoutes } from './modules/web/web.routes.js';
+import { createPrograms, type Programs } from './modules/programs/programs.module.js';
 
 /** Every service of the system, wired once. Modules reach each other only through these. */
 export interface Services {
@@ -79,6 +80,8 @@ export interface System {
   dci: Dci;
   /** DCI asynchronous requests, callbacks, subscriptions and notifications (started with the job runner). */
   dciAsync: DciAsync;
+  /** Programs: eligibility, enrolment, cycles, entitlements, payments, service points. */
+  programs: Programs;
   jobs: JobRunner;
   http: HttpServer;
   /** Stops taking requests and jobs, waits for in-flight work, closes the database. */
@@ -138,6 +141,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   jobs.register(IMPORT_JOB, imports.runJob.bind(imports));
   const reencryption = new ReencryptionService(db, keyRing, registryReencryptionTargets(registryEncryption));
   jobs.register(REENCRYPT_JOB, reencryption.runJob.bind(reencryption));
+  const programs = createPrograms({ db, rules, codes: vocabularies, areas, access: registry.access, jobs, publicUrl: config.publicUrl });
   const dciAsync = createDciAsync(dci, { db, keyRing, apiClients, registry, release, vocabularies, jobs, logger: logger.child({ component: 'dci' }) }, {
     prefix: config.dci.prefix, senderId: config.dci.senderId, publicUrl: config.publicUrl, callbackTtlSeconds: config.dciCallbacks.ttlSeconds,
     notifyTtlSeconds: config.dciCallbacks.notifyTtlSeconds, retryBaseMs: config.dciCallbacks.retryBaseMs, retryMaxMs: config.dciCallbacks.retryMaxMs,
@@ -180,12 +184,13 @@ export async function createSystem(config: Config, options: { database?: Databas
       ...dci.routes,
       ...dciAsync.routes,
       ruleRoutes(rules, release, config.publicUrl),
+      ...programs.routes,
       webRoutes(),
     ],
   });
 
   return {
-    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, dciAsync, jobs, http,
+    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, dciAsync, programs, jobs, http,
     close: async () => {
       await http.close();
       await jobs.stop(config.shutdownGraceMs);

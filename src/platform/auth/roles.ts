@@ -17,8 +17,8 @@ const readRegistry = ['individual:read', 'group:read', 'area:read', 'vocabulary:
 
 /**
  * THE permission matrix: every staff role and the permissions (`resource:action` scopes) it grants.
- * Roles for programs, payments, change requests and grievances hold the registry permissions they
- * need today plus permissions declared in `scopes.ts` that no route uses yet (those modules come later).
+ * Roles for change requests and grievances hold the registry permissions they need today plus
+ * permissions declared in `scopes.ts` that no route uses yet (those modules come later).
  * `pii:reveal` (unmasked personal data) goes only to roles that must contact or identify people.
  * The administrator manages accounts and configuration but not beneficiary data (separation of duties).
  */
@@ -39,19 +39,19 @@ export const roles = {
     permissions: [...readRegistry, 'individual:write', 'group:write', 'job:read', 'pii:reveal', 'consent:read', 'consent:write', 'change-request:read', 'change-request:write'],
   },
   'program-officer': {
-    description: 'Enrols registrants into programs (programs: not built yet)',
+    description: 'Enrols registrants into programs and reviews suspected duplicates',
     areas: 'optional',
-    permissions: [...readRegistry, 'job:read', 'program:read', 'enrollment:read', 'enrollment:write'],
+    permissions: [...readRegistry, 'job:read', 'program:read', 'enrollment:read', 'enrollment:write', 'entitlement:read'],
   },
   'program-manager': {
-    description: 'Defines programs and their eligibility and entitlements (programs: not built yet)',
+    description: 'Defines programs, eligibility and entitlements, prepares cycles and payment batches, reconciles payments',
     areas: 'global',
-    permissions: [...readRegistry, 'job:read', 'program:read', 'program:write', 'enrollment:read', 'enrollment:write', 'entitlement:read'],
+    permissions: [...readRegistry, 'job:read', 'program:read', 'program:write', 'enrollment:read', 'enrollment:write', 'entitlement:read', 'entitlement:write', 'payment:read', 'payment:write'],
   },
   'finance-approver': {
-    description: 'Approves entitlements and payments (payments: not built yet)',
+    description: 'Approves cycles\' entitlements (not the ones they prepared) and sends payment batches',
     areas: 'global',
-    permissions: [...readRegistry, 'program:read', 'entitlement:read', 'entitlement:approve', 'payment:read', 'payment:approve'],
+    permissions: [...readRegistry, 'job:read', 'program:read', 'entitlement:read', 'entitlement:approve', 'payment:read', 'payment:approve'],
   },
   'change-request-validator-local': {
     description: 'First validation of change requests in its areas (change requests: not built yet)',

@@ -19,12 +19,15 @@ export const knownScopes = [
   'rule:read',
   // DCI (SPDCI) partners: the registry API under DCI_PREFIX, and its administration (partners).
   'dci:search', 'dci:subscribe', 'dci:txn-status', 'dci:admin',
-  // Declared for the roles of modules still to come (programs, payments, change requests,
-  // grievances): no route uses them yet, so granting them changes nothing today.
+  // Programs (the programs module): definitions, funds, cycles and service points; enrolment and
+  // duplicate review; entitlements prepared (write) and approved by someone else (approve); payment
+  // batches, reconciliation and manual payment (write) and sending a batch to its provider (approve).
   'program:read', 'program:write',
   'enrollment:read', 'enrollment:write',
-  'entitlement:read', 'entitlement:approve',
-  'payment:read', 'payment:approve',
+  'entitlement:read', 'entitlement:write', 'entitlement:approve',
+  'payment:read', 'payment:write', 'payment:approve',
+  // Declared for the roles of modules still to come (change requests, grievances): no route uses
+  // them yet, so granting them changes nothing today.
   'change-request:read', 'change-request:write', 'change-request:validate-local', 'change-request:validate-hq',
   'grievance:read', 'grievance:write',
 ] as const;
