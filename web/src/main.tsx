@@ -1,18 +1,14 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { createQueryClient } from './api/query-client';
 import { AuthProvider } from './auth/auth';
 import { I18nProvider } from './i18n/i18n';
 import { App } from './App';
 import './styles.css';
 
-const queryClient = new QueryClient({
-  defaultOptions: {
-    // Registry data changes under other users' hands: keep it briefly, refetch on focus.
-    queries: { staleTime: 15_000, retry: (count, error) => count < 2 && (error as { status?: number }).status === undefined },
-  },
-});
+const queryClient = createQueryClient();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -1,4 +1,5 @@
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { useEffect, useRef } from 'react';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useAuth } from '../auth/auth';
 import { locales, useLocale, useT, type Locale } from '../i18n/i18n';
 import { Button } from './fields';
@@ -9,6 +10,14 @@ export function Layout() {
   const { user, can, signOut } = useAuth();
   const { locale, setLocale } = useLocale();
   const navigate = useNavigate();
+  const { pathname } = useLocation();
+  const main = useRef<HTMLElement>(null);
+  const isFirstPage = useRef(true);
+  // After a client-side page change, keyboard and screen-reader users start at the new content.
+  useEffect(() => {
+    if (isFirstPage.current) { isFirstPage.current = false; return; }
+    main.current?.focus();
+  }, [pathname]);
   const roleText = (user?.roles ?? []).map(({ role, areas }) => `${role} (${areas.length === 0 ? t('role.everywhere') : t('role.inAreas', { areas: areas.join(', ') })})`).join('; ');
   return (
     <>
@@ -32,7 +41,7 @@ export function Layout() {
           <Button variant="secondary" onClick={async () => { await signOut(); navigate('/sign-in', { replace: true }); }}>{t('user.signOut')}</Button>
         </div>
       </header>
-      <main id="main" tabIndex={-1} className="app-main">
+      <main id="main" ref={main} tabIndex={-1} className="app-main">
         <Outlet />
       </main>
     </>

@@ -7,6 +7,7 @@ import type { Group, Individual, Membership, SearchResult } from '../api/types';
 import { useAuth } from '../auth/auth';
 import { DataTable } from '../components/DataTable';
 import { Alert, Button, SelectField, Spinner, TextField } from '../components/fields';
+import { usePageTitle } from '../components/PageTitle';
 import { ageOf, useT } from '../i18n/i18n';
 import { AreaName, DeactivateAction, Facts, HistoryTable, IdentifiersTable, Section, useRegistrant } from './profile-parts';
 
@@ -42,6 +43,7 @@ export function HouseholdPage() {
   const { can } = useAuth();
   const [showEnded, setShowEnded] = useState(false);
   const group = useRegistrant<Group>('group', id);
+  usePageTitle(group.data?.data.name);
   const members = useMembers(id, showEnded);
   const roleLabel = useCodeLabel('membership-role');
   const groupTypeLabel = useCodeLabel('group-type');

@@ -5,6 +5,7 @@ import { useVocabulary } from '../api/hooks';
 import type { Job } from '../api/types';
 import { DataTable } from '../components/DataTable';
 import { Alert, Button, SelectField, Spinner } from '../components/fields';
+import { usePageTitle } from '../components/PageTitle';
 import { useT } from '../i18n/i18n';
 import { guessField, IMPORT_FIELDS, parseCsvRows, previewFile, type FilePreview } from './file-headers';
 
@@ -24,6 +25,7 @@ async function startImport(file: File, mapping: Record<string, string>, dateForm
 /** Upload a CSV/XLSX file, map its columns, follow the job, read and download the per-row report. */
 export function ImportPage() {
   const t = useT();
+  usePageTitle(t('import.title'));
   const fileId = useId();
   const [file, setFile] = useState<File | undefined>();
   const [preview, setPreview] = useState<FilePreview | undefined>();

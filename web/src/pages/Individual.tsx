@@ -7,6 +7,7 @@ import type { Group, Individual } from '../api/types';
 import { useAuth } from '../auth/auth';
 import { DataTable } from '../components/DataTable';
 import { Alert, Button, Spinner } from '../components/fields';
+import { usePageTitle } from '../components/PageTitle';
 import { ageOf, useT } from '../i18n/i18n';
 import { EditIndividualForm } from './EditIndividualForm';
 import { AreaName, DeactivateAction, Facts, HistoryTable, IdentifiersTable, Section, useRegistrant } from './profile-parts';
@@ -29,6 +30,7 @@ export function IndividualPage() {
   const [isEditing, setEditing] = useState(false);
   const [savedNotice, setSavedNotice] = useState(false);
   const registrant = useRegistrant<Individual>('individual', id);
+  usePageTitle(registrant.data?.data.name.display);
   const genderLabel = useCodeLabel('gender');
   const roleLabel = useCodeLabel('membership-role');
   const civilLabel = useCodeLabel('civil-status');

@@ -6,6 +6,7 @@ import { useArea, useCodeLabel, useVocabulary } from '../api/hooks';
 import type { BundleEntryResponse } from '../api/types';
 import { AreaPicker } from '../components/AreaPicker';
 import { Alert, Button, SelectField, TextField } from '../components/fields';
+import { usePageTitle } from '../components/PageTitle';
 import { useT } from '../i18n/i18n';
 import { checkDraft, emptyHousehold, emptyMember, errorsFromBundle, toBundle, type FieldErrors, type HouseholdDraft, type MemberDraft } from './register-bundle';
 
@@ -14,6 +15,7 @@ type Step = 'household' | 'members' | 'review' | 'done';
 /** Register a household and its members: three steps, one $batch transaction, a summary after. */
 export function RegisterPage() {
   const t = useT();
+  usePageTitle(t('register.title'));
   const [step, setStep] = useState<Step>('household');
   const [draft, setDraft] = useState<HouseholdDraft>(emptyHousehold);
   const [errors, setErrors] = useState<FieldErrors>({});

@@ -8,6 +8,7 @@ import { useAuth } from '../auth/auth';
 import { AreaPicker } from '../components/AreaPicker';
 import { DataTable, type Column } from '../components/DataTable';
 import { Alert, Button, SelectField, Spinner, TextField } from '../components/fields';
+import { usePageTitle } from '../components/PageTitle';
 import { ageOf, useT } from '../i18n/i18n';
 import { checkSearch, cursorOf, formFromParams, hasCriteria, paramsFromForm, toQuery, type SearchForm } from './search-query';
 
@@ -21,6 +22,7 @@ async function search(form: SearchForm, cursor: string | undefined) {
 /** The registry's landing page: a search form; results only once the user has searched. */
 export function SearchPage() {
   const t = useT();
+  usePageTitle(t('search.title'));
   const { can } = useAuth();
   const [params, setParams] = useSearchParams();
   const submitted = formFromParams(params);

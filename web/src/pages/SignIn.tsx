@@ -2,10 +2,12 @@ import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router';
 import { useAuth } from '../auth/auth';
 import { Alert, Button, TextField } from '../components/fields';
+import { usePageTitle } from '../components/PageTitle';
 import { locales, useLocale, useT, type Locale } from '../i18n/i18n';
 
 export function SignInPage() {
   const t = useT();
+  usePageTitle(t('signIn.title'));
   const { user, signIn, hasSignedOut } = useAuth();
   const { locale, setLocale } = useLocale();
   const navigate = useNavigate();
