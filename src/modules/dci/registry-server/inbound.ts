@@ -46,6 +46,7 @@ export interface InboundOptions {
 }
 
 const SUPPORTED_MAJOR = 1;
+const MAX_MESSAGE_ID_LENGTH = 200;
 const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 
 /**
@@ -87,6 +88,8 @@ export class DciInbound {
     const headerCheck = this.schemas.check('header', envelope.header);
     if (!headerCheck.valid) return error('err.request.bad', `/header${describe(headerCheck.problems)}`);
     const header = envelope.header as DciHeader;
+    // The spec sets no length; ids are kept for replay detection, so absurd ones are refused.
+    if (header.message_id.length === 0 || header.message_id.length > MAX_MESSAGE_ID_LENGTH) return error('err.request.bad', `/header/message_id must be 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
     if (envelope.message === undefined || envelope.message === null || typeof envelope.message !== 'object') return error('err.request.bad', '/message is required');
     const encrypted = header.is_msg_encrypted === true;
     let invalidItems = new Map<number, ItemProblem>();

@@ -105,6 +105,7 @@ describe('DCI sync search (/dci/registry/sync/search)', () => {
     await errOf({ ...good, header: { ...(good.header as Json), total_count: 'one' } }, 'err.request.bad');
     await errOf({ ...good, message: { transaction_id: 't' } }, 'err.request.bad');
     await errOf({ ...good, signature: 42 }, 'err.request.bad');
+    await errOf({ ...good, header: { ...(good.header as Json), message_id: 'x'.repeat(201) } }, 'err.request.bad');
     const malformed = await system.http.inject({ method: 'POST', url: SEARCH, headers: { authorization: partner.authorization, 'content-type': 'application/json' }, payload: '{"header": ' });
     assert.equal(malformed.statusCode, 400);
     assert.equal((malformed.json() as Json).message.error.code, 'err.request.bad');
