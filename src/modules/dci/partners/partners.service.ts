@@ -88,6 +88,7 @@ export interface Partner extends PartnerView {
  */
 export class DciPartnerService {
   private readonly cache = new Map<string, { partner: Partner | undefined; until: number }>();
+  private readonly byClient = new Map<string, { partner: Partner | undefined; until: number }>();
   readonly keys: KeyResolver;
 
   constructor(
@@ -130,7 +131,7 @@ export class DciPartnerService {
       await recordAudit(tx, context, { action: 'create', entityType: 'dci_partner', entityId: input.senderId, after: auditable(toView(created)) });
       return created;
     });
-    this.cache.delete(input.senderId);
+    this.forget(input.senderId, row.apiClientId);
     return { ...toView(row), ...(clientSecret ? { clientSecret } : {}) };
   }
 
@@ -161,7 +162,7 @@ export class DciPartnerService {
     const { scopes, legalBasis, organisation, organisationType, areaCodes, rateLimitPerMinute } = changes;
     const clientChanges = Object.fromEntries(Object.entries({ scopes, legalBasis, organisation, organisationType, areaCodes, rateLimitPerMinute }).filter(([, value]) => value !== undefined));
     if (Object.keys(clientChanges).length > 0) await this.apiClients.updateClient(context, view.clientId, undefined, clientChanges);
-    this.cache.delete(senderId);
+    this.forget(senderId, view.clientId);
     return view;
   }
 
@@ -176,10 +177,21 @@ export class DciPartnerService {
     return partner;
   }
 
-  /** The partner linked to an API client (the bearer token's client), active or not. */
+  /** The partner linked to an API client (the bearer token's client), active or not; cached a few seconds. */
   async findByClient(clientId: string): Promise<Partner | undefined> {
+    const cached = this.byClient.get(clientId);
+    if (cached && cached.until > Date.now()) return cached.partner;
     const row = await repository.findPartnerByApiClient(this.db, clientId);
-    return row ? { ...toView(row), row } : undefined;
+    const partner = row ? { ...toView(row), row } : undefined;
+    if (this.byClient.size > 10_000) this.byClient.clear();
+    this.byClient.set(clientId, { partner, until: Date.now() + CACHE_MS });
+    return partner;
+  }
+
+  /** Drops this process's cached copies (other processes see a change within CACHE_MS). */
+  private forget(senderId: string, clientId: string): void {
+    this.cache.delete(senderId);
+    this.byClient.delete(clientId);
   }
 
   /** Our credentials for calling the partner back, decrypted; undefined when none are set. */
