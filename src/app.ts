@@ -24,6 +24,7 @@ import { consentRoutes } from './modules/consents/consents.routes.js';
 import { RegistrantRelease } from './modules/consents/registrant-release.js';
 import { createDci, type Dci } from './modules/dci/dci.module.js';
 import { createDciAsync, type DciAsync } from './modules/dci/transactions/dci-async.module.js';
+import { createDciClients, type DciClients } from './modules/dci/client/dci-clients.module.js';
 import { consentSearchGuard } from './modules/consents/consent-search-guard.js';
 import { BundleService } from './modules/bundles/bundles.service.js';
 import { bundleRoutes } from './modules/bundles/bundles.routes.js';
@@ -80,6 +81,8 @@ export interface System {
   dci: Dci;
   /** DCI asynchronous requests, callbacks, subscriptions and notifications (started with the job runner). */
   dciAsync: DciAsync;
+  /** DCI clients of other registries (CRVS, IBR, DR): data sources, client, callbacks, domain services. */
+  dciClients: DciClients;
   /** Programs: eligibility, enrolment, cycles, entitlements, payments, service points. */
   programs: Programs;
   jobs: JobRunner;
@@ -147,6 +150,7 @@ export async function createSystem(config: Config, options: { database?: Databas
     notifyTtlSeconds: config.dciCallbacks.notifyTtlSeconds, retryBaseMs: config.dciCallbacks.retryBaseMs, retryMaxMs: config.dciCallbacks.retryMaxMs,
     pollIntervalMs: config.dciCallbacks.pollIntervalMs, callbackTimeoutMs: config.dciCallbacks.timeoutMs, privateNetworkHosts: config.dciCallbacks.privateNetworkHosts,
   });
+  const dciClients = createDciClients(dci, { db, keyRing, apiClients, registry, jobs, logger: logger.child({ component: 'dci-client' }) }, { prefix: config.dci.prefix });
   // Rows written before encryption at rest (an upgraded database) are converted in the background.
   if (await reencryption.legacyRowsPresent()) {
     const { job } = await reencryption.enqueue('system');
@@ -183,6 +187,7 @@ export async function createSystem(config: Config, options: { database?: Databas
       importRoutes(imports),
       ...dci.routes,
       ...dciAsync.routes,
+      ...dciClients.routes,
       ruleRoutes(rules, release, config.publicUrl),
       ...programs.routes,
       webRoutes(),
@@ -190,7 +195,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   });
 
   return {
-    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, dciAsync, programs, jobs, http,
+    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, dciAsync, dciClients, programs, jobs, http,
     close: async () => {
       await http.close();
       await jobs.stop(config.shutdownGraceMs);

@@ -19,6 +19,8 @@ export const knownScopes = [
   'rule:read',
   // DCI (SPDCI) partners: the registry API under DCI_PREFIX, and its administration (partners).
   'dci:search', 'dci:subscribe', 'dci:txn-status', 'dci:admin',
+  // DCI registries we call (CRVS, IBR, DR) calling our callback endpoints (on-search, notify, …).
+  'dci:callback',
   // Programs (the programs module): definitions, funds, cycles and service points; enrolment and
   // duplicate review; entitlements prepared (write) and approved by someone else (approve); payment
   // batches, reconciliation and manual payment (write) and sending a batch to its provider (approve).
