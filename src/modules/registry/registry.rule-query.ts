@@ -2,7 +2,10 @@ import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Actor } from '../../platform/auth/access-tokens.js';
 import type { Db } from '../../platform/database/database.js';
 import { areaCondition, isVisible, readPermission } from './registry-access.js';
-import type { RegistrantRow } from './registry.repository.js';
+import { areas } from '../areas/areas.tables.js';
+import { listIdentifiersOf, type RegistrantRow } from './registry.repository.js';
+import type { RegistryEncryption } from './registry.encryption.js';
+import type { RegistrantFacts } from './registry.rule-catalogue.js';
 import type { RegistryService } from './registry.service.js';
 import { memberships, registrants, type RegistrantKind } from './registry.tables.js';
 import { groupView, individualView, type GroupView, type IndividualView } from './registry.views.js';
@@ -20,7 +23,46 @@ export interface RuleMatchPage {
  * routes then release them through consent filtering and masking like any search).
  */
 export class RegistryRuleQuery {
-  constructor(private readonly db: Db, private readonly registry: Pick<RegistryService, 'access' | 'viewContext'>) {}
+  constructor(
+    private readonly db: Db,
+    private readonly registry: Pick<RegistryService, 'access' | 'viewContext'>,
+    /** Only for `facts` (identifier values in clear, in memory). */
+    private readonly encryption?: RegistryEncryption,
+  ) {}
+
+  /**
+   * One registrant's data for in-memory evaluation (rules.evaluate.ts), with a group's active
+   * members; undefined when it does not exist or lies outside the actor's areas.
+   */
+  async facts(actor: Actor, kind: RegistrantKind, uuid: string): Promise<RegistrantFacts | undefined> {
+    const [row] = await this.db.select().from(registrants).where(and(eq(registrants.uuid, uuid), eq(registrants.kind, kind)));
+    if (!row || !isVisible(row, await this.registry.access.allowedAreaIds(actor, readPermission(kind)))) return undefined;
+    if (kind === 'individual') return (await this.factsOf([row]))[0];
+    const members = await this.db.select({ member: registrants, role: memberships.role }).from(memberships)
+      .innerJoin(registrants, eq(registrants.id, memberships.individualId))
+      .where(and(eq(memberships.groupId, row.id), eq(memberships.isActive, true))).orderBy(asc(memberships.id));
+    const [group, ...people] = await this.factsOf([row, ...members.map((m) => m.member)]);
+    return { ...group!, members: people.map((person, index) => ({ ...person, role: members[index]!.role })) };
+  }
+
+  private async factsOf(rows: RegistrantRow[]): Promise<RegistrantFacts[]> {
+    if (!this.encryption) throw new Error('RegistryRuleQuery needs the registry encryption to load facts');
+    const areaRows = rows.some((row) => row.areaId !== null)
+      ? await this.db.select({ id: areas.id, code: areas.code, path: areas.path }).from(areas)
+        .where(inArray(areas.id, [...new Set(rows.flatMap((row) => (row.areaId === null ? [] : [row.areaId])))]))
+      : [];
+    const ancestorIds = [...new Set(areaRows.flatMap((area) => area.path.split('/').filter(Boolean).map(Number)))];
+    const codeOf = new Map((ancestorIds.length > 0 ? await this.db.select({ id: areas.id, code: areas.code }).from(areas).where(inArray(areas.id, ancestorIds)) : []).map((a) => [a.id, a.code]));
+    const pathOf = new Map(areaRows.map((area) => [area.id, area.path.split('/').filter(Boolean).map((id) => codeOf.get(Number(id))!).reverse()]));
+    const identifierRows = (await listIdentifiersOf(this.db, rows.map((row) => row.id), this.encryption)).filter((identifier) => identifier.isValid);
+    return rows.map((row) => ({
+      birthDate: row.birthDate, gender: row.gender, civilStatus: row.civilStatus, groupType: row.groupType,
+      areaCode: row.areaId === null ? null : (pathOf.get(row.areaId)?.[0] ?? null), areaPath: row.areaId === null ? [] : (pathOf.get(row.areaId) ?? []),
+      hasDisability: row.hasDisability, disabilityTypes: row.disabilityTypes, income: row.monthlyIncome === null ? null : Number(row.monthlyIncome),
+      incomeCurrency: row.incomeCurrency, isActive: row.isActive, registeredAt: row.createdAt.toISOString(), custom: row.custom,
+      identifiers: identifierRows.filter((identifier) => identifier.registrantId === row.id).map((identifier) => ({ type: identifier.idType, value: identifier.value ?? '' })),
+    }));
+  }
 
   async count(actor: Actor, kind: RegistrantKind, condition: SQL): Promise<number> {
     const [row] = await this.db.select({ count: sql<number>`count(*)::int` }).from(registrants).where(await this.where(actor, kind, condition));

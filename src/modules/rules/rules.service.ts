@@ -175,6 +175,13 @@ export class RuleService {
     return evaluateRule(checked, facts, { ...evaluation, ...(externals ? { externals } : {}) });
   }
 
+  /** In memory, over a registrant as the registry holds it (404 outside the actor's areas). */
+  async evaluateRegistrant(actor: Actor, input: RuleInput, uuid: string) {
+    const facts = await this.deps.query.facts(actor, input.subject, uuid);
+    if (!facts) throw AppError.notFound(`This ${input.subject}`);
+    return this.evaluate(input, facts);
+  }
+
   private async compileCondition(input: RuleInput): Promise<CompiledRule> {
     const compiled = await this.compile(input);
     if (compiled.checked.type !== 'bool') {
