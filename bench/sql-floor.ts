@@ -9,7 +9,7 @@ import { loadIdentifierIndexer, type IdentifierIndexer } from './encryption.js';
 
 type Row = unknown[];
 const query = async (pool: pg.Pool, text: string, values: unknown[]): Promise<Row[]> =>
-  (await pool.query<Row>({ text, values, rowMode: 'array' })).rows;
+  (await pool.query<Row>({ text, values, rowMode: 'array', ...(preparedNames.has(text) ? { name: preparedNames.get(text) } : {}) })).rows;
 
 const placeholders = (count: number, first = 1) => Array.from({ length: count }, (_, index) => `$${first + index}`).join(', ');
 
@@ -28,12 +28,12 @@ const AREA_ID = REGISTRANT_COLUMNS.indexOf('area_id');
 /** The main statements, exported so the report can show their plans (EXPLAIN ANALYZE). */
 export const statements = {
   registrantByUuid: `select ${registrantColumns} from "registrants" where ("registrants"."uuid" = $1 and "registrants"."kind" = $2)`,
-  registrantByIdentifier: `select ${qualifiedRegistrantColumns} from "identifiers" inner join "registrants" on "registrants"."id" = "identifiers"."registrant_id" where ("identifiers"."id_type" = $1 and ("identifiers"."value_index" = $2 or "identifiers"."value" = $3) and "identifiers"."is_valid" = $4 and "registrants"."kind" = $5)`,
-  identifiersOf: (count: number) => `select ${IDENTIFIER_COLUMNS} from "identifiers" where "identifiers"."registrant_id" in (${placeholders(count)}) order by "identifiers"."id" asc`,
+  registrantByIdentifier: `select ${qualifiedRegistrantColumns} from "identifiers" inner join "registrants" on "registrants"."id" = "identifiers"."registrant_id" where ("identifiers"."id_type" = $1 and "identifiers"."is_valid" and ("identifiers"."value_index" = $2 or "identifiers"."value" = $3) and "registrants"."kind" = $4)`,
+  identifiersOf: `select ${IDENTIFIER_COLUMNS} from "identifiers" where "identifiers"."registrant_id" = any($1::bigint[]) order by "identifiers"."id" asc`,
   areaCodesOf: (count: number) => `select "id", "code" from "areas" where "areas"."id" in (${placeholders(count)})`,
   membershipsOfIndividual: `select ${MEMBERSHIP_COLUMNS}, "registrants"."uuid" from "memberships" inner join "registrants" on "registrants"."id" = "memberships"."group_id" where "memberships"."individual_id" = $1 order by "memberships"."is_active" desc, "memberships"."id" asc`,
   relationshipsOf: `select ${RELATIONSHIP_COLUMNS}, "registrants"."uuid" from "relationships" inner join "registrants" on "registrants"."id" = "relationships"."target_id" where "relationships"."source_id" = $1 order by "relationships"."id" asc`,
-  activeMembersOfGroup: `select ${MEMBERSHIP_COLUMNS}, "registrants"."uuid" from "memberships" inner join "registrants" on "registrants"."id" = "memberships"."individual_id" where ("memberships"."group_id" = $1 and "memberships"."is_active" = $2) order by "memberships"."is_active" desc, "memberships"."id" asc`,
+  activeMembersOfGroup: `select ${MEMBERSHIP_COLUMNS}, "registrants"."uuid" from "memberships" inner join "registrants" on "registrants"."id" = "memberships"."individual_id" where ("memberships"."group_id" = $1 and "memberships"."is_active") order by "memberships"."is_active" desc, "memberships"."id" asc`,
   nameSearchPage: `select ${registrantColumns} from "registrants" where ("registrants"."kind" = $1 and "registrants"."name_search" like $2) order by "registrants"."id" asc limit $3`,
   areaByCode: `select ${AREA_COLUMNS} from "areas" where "areas"."code" = $1`,
   areaSubtreeIds: 'select "id" from "areas" where "areas"."path" like $1',
@@ -42,6 +42,17 @@ export const statements = {
 
 // Identifier values are encrypted at rest: the API finds them by blind index (HMAC of type and
 // value, computed in the server), or in clear in rows from before encryption not yet converted.
+// The statements the registry prepares (registry.repository.ts) run as named statements there,
+// parsed and planned once per connection: so they do here, under the same names.
+const preparedNames = new Map<string, string>([
+  [statements.registrantByUuid, 'cw_registrant_by_uuid_kind'],
+  [statements.registrantByIdentifier, 'cw_registrant_by_identifier_kind'],
+  [statements.identifiersOf, 'cw_identifiers_of'],
+  [statements.membershipsOfIndividual, 'cw_memberships_of'],
+  [statements.relationshipsOf, 'cw_relationships_of'],
+  [statements.activeMembersOfGroup, 'cw_members_of_active'],
+]);
+
 let indexer: IdentifierIndexer | undefined;
 const indexerLoads = new Map<string, Promise<void>>();
 
@@ -57,14 +68,14 @@ async function ensureIndexer(pool: pg.Pool): Promise<void> {
 
 /** The parameters of `statements.registrantByIdentifier` (after a floor query has loaded the keys). */
 export function identifierLookupValues(idType: string, value: string, kind: 'individual' | 'group'): unknown[] {
-  return [idType, indexer ? indexer(idType, value) : null, value, true, kind];
+  return [idType, indexer ? indexer(idType, value) : null, value, kind];
 }
 
 /** What every view needs besides the rows: their identifiers and area codes (RegistryService.viewContext). */
 async function viewContext(pool: pg.Pool, rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
   const ids = rows.map((row) => row[ID]);
-  await query(pool, statements.identifiersOf(ids.length), ids);
+  await query(pool, statements.identifiersOf, [`{${ids.join(',')}}`]);
   const areaIds = [...new Set(rows.map((row) => row[AREA_ID]).filter((id) => id !== null))];
   if (areaIds.length > 0) await query(pool, statements.areaCodesOf(areaIds.length), areaIds);
 }
@@ -96,7 +107,7 @@ export async function groupWithMembers(pool: pg.Pool, idType: string, value: str
   await ensureIndexer(pool);
   const [row] = await query(pool, statements.registrantByIdentifier, identifierLookupValues(idType, value, 'group'));
   if (!row) throw new Error('no such group');
-  const members = await query(pool, statements.activeMembersOfGroup, [row[ID], true]);
+  const members = await query(pool, statements.activeMembersOfGroup, [row[ID]]);
   await viewContext(pool, [row]);
   return members.length;
 }
