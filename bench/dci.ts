@@ -25,6 +25,8 @@ import { REGION_CODES, nationalIdOf, randomStream, pickIndex, subtreeAreaIds } f
 import { countData } from './database.js';
 import { loadAverage } from './proc.js';
 import { ServerProcess } from './server-process.js';
+import { CpuMeter, type CpuTotals } from './cpu-meter.js';
+import { formatProfile, summariseServerProfile } from './cpu-profile.js';
 
 const SENDER_ID = 'bench-dci.example.org';
 const context = { actor: systemActor('bench') };
@@ -37,6 +39,20 @@ export interface LatencyFigure {
   clientSignP50Ms: number;
   clientVerifyP50Ms: number;
   recordsPerResponse: number;
+  cpu: CpuPer;
+}
+
+/** CPU per request (or notification) of the server process and of PostgreSQL: what the machine's load does not change. */
+export interface CpuPer {
+  serverMs: number | null;
+  postgresMs: number | null;
+  machineBusyPercent: number | null;
+  loadAverage1m: number;
+}
+
+function cpuPer(totals: CpuTotals, count: number): CpuPer {
+  const per = (ms: number | undefined) => (ms === undefined || count === 0 ? null : round(ms / count));
+  return { serverMs: per(totals.serverMs), postgresMs: per(totals.postgresMs), machineBusyPercent: totals.machineBusyPercent ?? null, loadAverage1m: totals.loadAverage1m };
 }
 
 export interface DciFigures {
@@ -46,7 +62,7 @@ export interface DciFigures {
   loadAverageAfter: number[];
   syncSearchById: LatencyFigure & { target: boolean };
   predicateSearch100: LatencyFigure & { target: boolean; query: string };
-  notify: { notifications: number; seconds: number; relayStoredAllAfterSeconds: number | null; perSecond: number; firstAfterMs: number; signaturesChecked: number; target: boolean };
+  notify: { notifications: number; seconds: number; relayStoredAllAfterSeconds: number | null; perSecond: number; firstAfterMs: number; signaturesChecked: number; cpu: CpuPer; target: boolean };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -148,16 +164,20 @@ function headerOf(action: string, totalCount: number, senderUri?: string): Recor
 }
 
 async function searchLatencies(
-  baseUrl: string, partner: BenchPartner, keys: KeyResolver, ourSenderId: string, seconds: number,
+  databaseUrl: string, server: ServerProcess, partner: BenchPartner, keys: KeyResolver, ourSenderId: string, seconds: number,
   criteria: () => Record<string, unknown>, expectRecords: (count: number) => boolean,
 ): Promise<LatencyFigure> {
   const latencies: number[] = [];
   const signTimes: number[] = [];
   const verifyTimes: number[] = [];
   let records = 0;
-  const deadline = performance.now() + seconds * 1000;
+  const baseUrl = server.baseUrl;
   let warmup = 20;
-  while (performance.now() < deadline || warmup > 0) {
+  let deadline = Infinity;
+  let meter: CpuMeter | undefined;
+  // At least `seconds` and at least 50 measured requests (at most four times `seconds`), after 20 unmeasured.
+  const hardStop = () => performance.now() > deadline + 3 * seconds * 1000;
+  while (warmup > 0 || ((performance.now() < deadline || latencies.length < 50) && !hardStop())) {
     const message = { transaction_id: crypto.randomUUID(), search_request: [{ reference_id: crypto.randomUUID(), timestamp: new Date().toISOString(), search_criteria: criteria() }] };
     const header = headerOf('search', 1);
     const signStarted = performance.now();
@@ -175,6 +195,10 @@ async function searchLatencies(
     const verified = performance.now() - verifyStarted;
     if (warmup > 0) {
       warmup -= 1;
+      if (warmup === 0) {
+        meter = await CpuMeter.start(databaseUrl, server.pid);
+        deadline = performance.now() + seconds * 1000;
+      }
       continue;
     }
     latencies.push(elapsed);
@@ -182,13 +206,15 @@ async function searchLatencies(
     verifyTimes.push(verified);
     records += count;
   }
+  const cpu = cpuPer(await meter!.stop(), latencies.length);
   return {
+    cpu,
     requests: latencies.length, p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)),
     clientSignP50Ms: round(percentile(signTimes, 50)), clientVerifyP50Ms: round(percentile(verifyTimes, 50)), recordsPerResponse: round(records / latencies.length),
   };
 }
 
-export async function measureDci(databaseUrl: string, options: { seconds?: number; notifications?: number; log?: (message: string) => void } = {}): Promise<DciFigures> {
+export async function measureDci(databaseUrl: string, options: { seconds?: number; notifications?: number; profileDirectory?: string; log?: (message: string) => void } = {}): Promise<DciFigures> {
   const seconds = options.seconds ?? 10;
   const notifications = options.notifications ?? 5000;
   const log = options.log ?? (() => undefined);
@@ -202,14 +228,14 @@ export async function measureDci(databaseUrl: string, options: { seconds?: numbe
   await client.connect();
   let server: ServerProcess | undefined;
   try {
-    server = await ServerProcess.start(databaseUrl, { poolSize: 10, jobWorkers: 1 });
+    server = await ServerProcess.start(databaseUrl, { poolSize: 10, jobWorkers: 1, profileDirectory: options.profileDirectory });
     const partner = await benchPartner(system, receiver.port, server.baseUrl);
     const ourSenderId = new URL(server.baseUrl).host;
     const keys = staticKeys({ [ourSenderId]: system.dci.keys.jwks().keys.filter((key) => key.use === 'sig') });
     const random = randomStream(7);
 
     log(`sync search by identifier, ${seconds} s, one request at a time`);
-    const byId = await searchLatencies(server.baseUrl, partner, keys, ourSenderId, seconds,
+    const byId = await searchLatencies(databaseUrl, server, partner, keys, ourSenderId, seconds,
       () => ({ query_type: 'idtype-value', response_entity: 'Member', query: { type: 'national-id', value: nationalIdOf(pickIndex(random, data.households)) } }),
       (count) => count === 1);
     log(`  p50 ${byId.p50Ms} ms, p99 ${byId.p99Ms} ms over ${byId.requests} requests`);
@@ -217,7 +243,7 @@ export async function measureDci(databaseUrl: string, options: { seconds?: numbe
     const region = REGION_CODES[0]!;
     const predicate = `area eq ${region} and age ge 60, 100 per page, pages 1-20`;
     log(`predicate search (${predicate}), ${seconds} s`);
-    const byPredicate = await searchLatencies(server.baseUrl, partner, keys, ourSenderId, seconds,
+    const byPredicate = await searchLatencies(databaseUrl, server, partner, keys, ourSenderId, seconds,
       () => ({
         query_type: 'predicate', response_entity: 'Member', pagination: { page_size: 100, page_number: 1 + pickIndex(random, 20) },
         query: [{ seq_num: 1, expression1: { attribute_name: 'area', operator: 'eq', attribute_value: region }, condition: 'and', expression2: { attribute_name: 'age', operator: 'ge', attribute_value: 60 } }],
@@ -246,6 +272,7 @@ export async function measureDci(databaseUrl: string, options: { seconds?: numbe
     try {
       // Synthetic REGISTER events for existing individuals of the region (the registry itself is not changed).
       const areaIds = await subtreeAreaIds(databaseUrl, region);
+      const notifyMeter = await CpuMeter.start(databaseUrl, server.pid);
       const started = performance.now();
       await client.query(`insert into dci_registry_events (event, kind, registrant_uuid)
         select 'REGISTER', 'individual', uuid from registrants where kind = 'individual' and area_id = any($1::bigint[]) limit $2`, [areaIds, notifications]);
@@ -259,6 +286,7 @@ export async function measureDci(databaseUrl: string, options: { seconds?: numbe
           if (Number(row?.stored ?? 0) >= notifications) storedAt = performance.now();
         }
       }
+      const notifyCpu = cpuPer(await notifyMeter.stop(), receiver.notifies);
       const total = receiver.notifies;
       const spanSeconds = (receiver.lastAt - started) / 1000;
       let checked = 0;
@@ -275,7 +303,7 @@ export async function measureDci(databaseUrl: string, options: { seconds?: numbe
         households: data.households, individuals: data.individuals, loadAverageBefore, loadAverageAfter: loadAverage(),
         syncSearchById: { ...byId, target: byId.p99Ms <= 20 },
         predicateSearch100: { ...byPredicate, query: predicate, target: byPredicate.p99Ms <= 60 },
-        notify: { notifications: total, seconds: round(spanSeconds), relayStoredAllAfterSeconds: relaySeconds ?? null, perSecond, firstAfterMs: Math.round(receiver.firstAt - started), signaturesChecked: checked, target: total >= notifications && perSecond >= 500 },
+        notify: { notifications: total, seconds: round(spanSeconds), relayStoredAllAfterSeconds: relaySeconds ?? null, perSecond, firstAfterMs: Math.round(receiver.firstAt - started), signaturesChecked: checked, cpu: notifyCpu, target: total >= notifications && perSecond >= 500 },
       };
     } finally {
       // Never leave the bench partner subscribed: the registry triggers would record events for every later write.
@@ -298,21 +326,25 @@ export function formatDci(figures: DciFigures): string {
     '|---|---:|---:|---|---:|',
     `| sync search by identifier (signed request verified, response signed) | ${figures.syncSearchById.p50Ms} ms | ${figures.syncSearchById.p99Ms} ms${mark(figures.syncSearchById.target)} | p99 ≤ 20 ms | ${figures.syncSearchById.requests} |`,
     `| predicate search, 100 records (${figures.predicateSearch100.query}) | ${figures.predicateSearch100.p50Ms} ms | ${figures.predicateSearch100.p99Ms} ms${mark(figures.predicateSearch100.target)} | p99 ≤ 60 ms | ${figures.predicateSearch100.requests} |`,
+    `CPU per request (server process + PostgreSQL): by identifier ${figures.syncSearchById.cpu.serverMs} + ${figures.syncSearchById.cpu.postgresMs} ms, predicate ${figures.predicateSearch100.cpu.serverMs} + ${figures.predicateSearch100.cpu.postgresMs} ms; per notification ${figures.notify.cpu.serverMs} + ${figures.notify.cpu.postgresMs} ms (machine busy ${figures.notify.cpu.machineBusyPercent ?? '?'} % during notify).`,
     `Client side (not in the latencies): signing ${figures.syncSearchById.clientSignP50Ms} ms, verifying the response ${figures.syncSearchById.clientVerifyP50Ms} ms (p50).`,
     `Notify: ${figures.notify.notifications} signed notifications in ${figures.notify.seconds} s = ${figures.notify.perSecond}/s${mark(figures.notify.target)} (target ≥ 500/s), first after ${figures.notify.firstAfterMs} ms, all stored by the relay after ${figures.notify.relayStoredAllAfterSeconds ?? '?'} s; ${figures.notify.signaturesChecked} signatures verified.`,
   ].join('\n');
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'database-url': { type: 'string' }, seconds: { type: 'string' }, notifications: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ options: { 'database-url': { type: 'string' }, seconds: { type: 'string' }, notifications: { type: 'string' }, 'profile-server': { type: 'boolean', default: false } }, strict: true });
   const databaseUrl = values['database-url'] ?? `${DEFAULT_ADMIN_URL}/${DEFAULT_DATABASE}`;
   const log = (message: string) => process.stderr.write(`[bench dci ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
   log(`load average ${loadAverage().join(' ')} on ${os.cpus().length} cores`);
-  const figures = await measureDci(databaseUrl, { seconds: Number(values.seconds ?? 10), notifications: Number(values.notifications ?? 5000), log });
+  const profileDirectory = values['profile-server'] ? path.join(import.meta.dirname, 'results', 'profiles', `dci-${Date.now()}`) : undefined;
+  const figures = await measureDci(databaseUrl, { seconds: Number(values.seconds ?? 10), notifications: Number(values.notifications ?? 5000), profileDirectory, log });
   const file = path.join(import.meta.dirname, 'results', `dci-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify({ databaseUrl: databaseUrl.replace(/\/\/[^@]*@/, '//'), ...figures }, null, 2));
   console.log(formatDci(figures));
+  const profile = profileDirectory ? summariseServerProfile(profileDirectory, 30) : undefined;
+  if (profile) console.log(`\n${formatProfile(profile)}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {

@@ -50,7 +50,7 @@ export interface DispatcherOptions {
 }
 
 export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
-  batchSize: 200, pollIntervalMs: 500, requestTimeoutMs: 10_000, backoffBaseMs: 1_000, backoffMaxMs: 5 * 60_000, privateNetworkHosts: [],
+  batchSize: 500, pollIntervalMs: 500, requestTimeoutMs: 10_000, backoffBaseMs: 1_000, backoffMaxMs: 5 * 60_000, privateNetworkHosts: [],
 };
 
 const noopLogger: JobLogger = { info() {}, warn() {}, error() {} };
@@ -194,7 +194,8 @@ export class CallbackDispatcher {
     const content = this.cipher.decryptJson<StoredContent>(delivery.content_encrypted, contentContext(delivery.uuid));
     const header: Record<string, unknown> = { ...content.header, message_ts: dciTimestamp() };
     let message = content.message;
-    if (content.encrypt && partner.encryptionKey) {
+    // Encrypted when the request was, and always for a partner that requires it (notifications included).
+    if ((content.encrypt || partner.encryptionPolicy === 'required') && partner.encryptionKey) {
       message = await encryptMessage(message, { key: partner.encryptionKey, kid: String(partner.encryptionKey.kid) });
       header.is_msg_encrypted = true;
     }

@@ -6,9 +6,22 @@ export type DeliveryRow = typeof dciDeliveries.$inferSelect;
 export type NewDeliveryRow = typeof dciDeliveries.$inferInsert;
 export type AttemptRow = typeof dciDeliveryAttempts.$inferSelect;
 
+/** Many deliveries in one statement per thousand (one JSON parameter: notification batches are large). */
 export async function insertDeliveries(db: Queryable, rows: NewDeliveryRow[]): Promise<void> {
   for (let start = 0; start < rows.length; start += 1000) {
-    await db.insert(dciDeliveries).values(rows.slice(start, start + 1000)).onConflictDoNothing({ target: dciDeliveries.messageId });
+    const chunk = rows.slice(start, start + 1000).map((row) => ({
+      uuid: row.uuid, partner_id: row.partnerId, transaction_row_id: row.transactionRowId ?? null, subscription_id: row.subscriptionId ?? null,
+      action: row.action, message_id: row.messageId, target_uri: row.targetUri, content_encrypted: row.contentEncrypted,
+      ordering_key: row.orderingKey ?? null, expires_at: (row.expiresAt as Date).toISOString(),
+    }));
+    await db.execute(sql`
+      insert into dci_deliveries (uuid, partner_id, transaction_row_id, subscription_id, action, message_id, target_uri, content_encrypted, ordering_key, expires_at)
+      select v.uuid, v.partner_id, v.transaction_row_id, v.subscription_id, v.action, v.message_id, v.target_uri, v.content_encrypted, v.ordering_key, v.expires_at
+      from rows from (jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb) as (uuid uuid, partner_id bigint, transaction_row_id bigint, subscription_id bigint,
+        action text, message_id text, target_uri text, content_encrypted text, ordering_key text, expires_at timestamptz)) with ordinality
+        as v(uuid, partner_id, transaction_row_id, subscription_id, action, message_id, target_uri, content_encrypted, ordering_key, expires_at, position)
+      order by v.position
+      on conflict (message_id) do nothing`);
   }
 }
 
@@ -67,10 +80,14 @@ export interface AttemptOutcome {
 /** Records attempts and the deliveries' new states, a batch in two statements. */
 export async function recordAttempts(db: Queryable, outcomes: AttemptOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
-  await db.insert(dciDeliveryAttempts).values(outcomes.map((outcome) => ({
-    deliveryId: outcome.deliveryId, attempt: outcome.attempt, startedAt: outcome.startedAt, durationMs: outcome.durationMs,
-    httpStatus: outcome.httpStatus, outcome: outcome.outcome, error: outcome.error,
-  })));
+  const attempts = outcomes.map((outcome) => ({
+    delivery_id: outcome.deliveryId, attempt: outcome.attempt, started_at: outcome.startedAt.toISOString(), duration_ms: outcome.durationMs,
+    http_status: outcome.httpStatus, outcome: outcome.outcome, error: outcome.error,
+  }));
+  await db.execute(sql`
+    insert into dci_delivery_attempts (delivery_id, attempt, started_at, duration_ms, http_status, outcome, error)
+    select * from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb)
+      as v(delivery_id bigint, attempt int, started_at timestamptz, duration_ms int, http_status int, outcome text, error text)`);
   const changes = outcomes.map((outcome) => ({
     id: outcome.deliveryId, attempts: outcome.attempt, status: outcome.status, http_status: outcome.httpStatus, error: outcome.error,
     next_attempt_at: outcome.nextAttemptAt?.toISOString() ?? null, delivered: outcome.status === 'delivered',
