@@ -10,7 +10,7 @@ import type { RequestContext } from '../../../platform/audit/audit.js';
 import { checkSignature, loadDciSchemas, staticKeys } from '../protocol/index.js';
 import { onboardPartner, searchItem, searchMessage, signedEnvelope, type TestPartner } from '../dci.test-support.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const schemas = loadDciSchemas();
 const global: RequestContext = { actor: systemActor('test') };
