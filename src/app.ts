@@ -128,7 +128,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   const sessions = new SessionService(db);
   const exports = new ExportService(db, registry.search, release);
   const imports = new ImportService(db, registry, new ImportMappingService(db, vocabularies));
-  const rules = new RuleService(db, { codes: vocabularies, areas, query: new RegistryRuleQuery(db, registry), encryption: registryEncryption });
+  const rules = new RuleService(db, { codes: vocabularies, areas, query: new RegistryRuleQuery(db, registry, registryEncryption), encryption: registryEncryption });
   await rules.installStandardVariables();
   const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, release, bundles, exports, imports, rules };
   const dci = await createDci({ db, config, signingKeys: keys, keyRing, apiClients, areas, registry, release, vocabularies });
@@ -144,7 +144,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   jobs.register(IMPORT_JOB, imports.runJob.bind(imports));
   const reencryption = new ReencryptionService(db, keyRing, registryReencryptionTargets(registryEncryption));
   jobs.register(REENCRYPT_JOB, reencryption.runJob.bind(reencryption));
-  const programs = createPrograms({ db, rules, codes: vocabularies, areas, access: registry.access, jobs, publicUrl: config.publicUrl });
+  const programs = createPrograms({ db, rules, codes: vocabularies, areas, access: registry.access, jobs, publicUrl: config.publicUrl, paymentsHttpUrl: config.paymentsHttpUrl });
   const dciAsync = createDciAsync(dci, { db, keyRing, apiClients, registry, release, vocabularies, jobs, logger: logger.child({ component: 'dci' }) }, {
     prefix: config.dci.prefix, senderId: config.dci.senderId, publicUrl: config.publicUrl, callbackTtlSeconds: config.dciCallbacks.ttlSeconds,
     notifyTtlSeconds: config.dciCallbacks.notifyTtlSeconds, retryBaseMs: config.dciCallbacks.retryBaseMs, retryMaxMs: config.dciCallbacks.retryMaxMs,

@@ -6,12 +6,13 @@ import { seedCommand } from './seed.js';
 import { clientCreateCommand, clientListCommand } from './client.js';
 import { importCommand, type ImportCommandOptions } from './import.js';
 import { auditSealCommand, auditVerifyCommand } from './audit.js';
-import { userCreateCommand, userListCommand, userSetPasswordCommand, userSetRolesCommand, userUnlockCommand, type UserCreateOptions } from './users.js';
+import { userCreateCommand, userListCommand, userSetActiveCommand, userSetPasswordCommand, userSetRolesCommand, userUnlockCommand, type UserCreateOptions } from './users.js';
 import { clientRotateSecretCommand, clientUpdateCommand, type ClientUpdateOptions } from './client-admin.js';
 import { keysListCommand, keysRetireCommand, keysRotateCommand } from './keys.js';
 import { keysReencryptCommand, keysRotateDataKeyCommand, keysRotateKekCommand, type RotateKekOptions } from './data-keys.js';
 import { exportCommand, type ExportCommandOptions } from './export.js';
 import { dciPartnerCreateCommand, dciPartnerListCommand, dciPartnerUpdateCommand, type DciPartnerOptions } from './dci.js';
+import { simPaymentsCommand } from './sim.js';
 
 const positiveInteger = (value: string) => {
   const number = Number(value);
@@ -93,6 +94,10 @@ user.command('set-roles').description('Replace every role of a user (no --role =
   .requiredOption('--username <name>', 'the user')
   .option('--role <role>', 'ROLE or ROLE@AREA,AREA (repeatable)', collect, [] as string[])
   .action(async (options: { username: string; role: string[] }) => userSetRolesCommand(loadConfig(), options));
+user.command('deactivate').description('Deactivate a user (no sign-in, sessions ended); the last active administrator is refused').requiredOption('--username <name>', 'the user')
+  .action(async (options: { username: string }) => userSetActiveCommand(loadConfig(), { ...options, active: false }));
+user.command('activate').description('Reactivate a deactivated user').requiredOption('--username <name>', 'the user')
+  .action(async (options: { username: string }) => userSetActiveCommand(loadConfig(), { ...options, active: true }));
 user.command('unlock').description('Lift a lockout after failed sign-ins').requiredOption('--username <name>', 'the user')
   .action(async (options: { username: string }) => userUnlockCommand(loadConfig(), options));
 user.command('set-password').description('Set a new password (ends the user\'s sessions); prints a generated one unless --password-stdin')
@@ -155,6 +160,14 @@ audit.command('verify').description('Recompute the hash chain: exit code 1 if an
   .action(async (options: { json?: boolean }) => auditVerifyCommand(loadConfig(), options));
 audit.command('seal').description('Seal pending entries into the chain now')
   .action(async () => auditSealCommand(loadConfig()));
+
+const sim = program.command('sim').description('Simulated partner systems for development and tests');
+sim.command('payments').description('A disbursement API for the HTTP payment provider: accepts, delays, fails some payments, reports their status')
+  .option('--port <port>', 'Port to listen on', positiveInteger, 4010)
+  .option('--host <host>', 'Address to listen on', '127.0.0.1')
+  .option('--delay-ms <ms>', 'Time before a payment settles', (value) => Number(value), 2000)
+  .option('--fail-rate <share>', 'Share of payments that fail (0 to 1)', (value) => Number(value), 0.1)
+  .action(async (options: { port: number; host: string; delayMs: number; failRate: number }) => simPaymentsCommand(options));
 
 try {
   await program.parseAsync(process.argv);

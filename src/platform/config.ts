@@ -31,6 +31,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** ISO 3166-1 alpha-2 region for phone numbers written without +country code. */
   defaultPhoneRegion: string | undefined;
+  /** Base URL of the disbursement API of the HTTP payment provider (e.g. `commonweal sim payments`); unset = provider off. */
+  paymentsHttpUrl: string | undefined;
   /** Key-encryption key (base64 of 32 bytes) wrapping the data keys; see platform/crypto/key-provider.ts. */
   encryptionKek: string | undefined;
   /** A file holding the KEK (base64). Neither set: DATA_DIR/kek.key, generated on first start. */
@@ -76,6 +78,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       JOB_POLL_INTERVAL_MS: num({ default: 500, desc: 'How often idle workers look for jobs' }),
       JOB_LEASE_SECONDS: num({ default: 60, desc: 'A job not heartbeated for this long is taken over' }),
       DEFAULT_PHONE_REGION: str({ default: undefined, desc: 'Region (e.g. PH) for phone numbers without a country code' }),
+      PAYMENTS_HTTP_URL: str({ default: undefined, desc: 'Disbursement API of the HTTP payment provider (unset: the provider is off)' }),
       RATE_LIMIT_PER_MINUTE: num({ default: 1200, desc: 'Requests per minute per client or user, per server process, unless the client has its own limit (0 = no limit)' }),
       SHUTDOWN_GRACE_MS: num({ default: 10000, desc: 'Time for in-flight work on shutdown' }),
       ENCRYPTION_KEK: str({ default: undefined, desc: 'Key-encryption key, base64 of 32 random bytes' }),
@@ -152,6 +155,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     defaultPhoneRegion: env.DEFAULT_PHONE_REGION,
+    paymentsHttpUrl: env.PAYMENTS_HTTP_URL || undefined,
     encryptionKek: env.ENCRYPTION_KEK,
     encryptionKekFile: env.ENCRYPTION_KEK_FILE === undefined ? undefined : path.resolve(env.ENCRYPTION_KEK_FILE),
     dci: {

@@ -7,6 +7,7 @@ import { ENROL_JOB, EnrolmentService, REVERIFY_JOB, type AreaAccess } from './en
 import { enrolmentRoutes } from './enrolment/enrolment.routes.js';
 import { CREATE_BATCH_JOB, PaymentService, SEND_BATCH_JOB } from './payments/payments.service.js';
 import { paymentRoutes } from './payments/payments.routes.js';
+import { HttpDisbursementClient } from './payments/http-provider.js';
 import { programRoutes } from './programs.routes.js';
 import { ProgramService, type IdTypeCheck } from './programs.service.js';
 import { ServicePointService, type AreaLookup } from './service-points/service-points.service.js';
@@ -22,7 +23,7 @@ export interface Programs {
 }
 
 /** Wires the programs module: its services, job handlers and routes. */
-export function createPrograms(deps: { db: Db; rules: RuleService; codes: IdTypeCheck; areas: AreaLookup; access: AreaAccess; jobs: JobRunner; publicUrl: string }): Programs {
+export function createPrograms(deps: { db: Db; rules: RuleService; codes: IdTypeCheck; areas: AreaLookup; access: AreaAccess; jobs: JobRunner; publicUrl: string; paymentsHttpUrl?: string | undefined }): Programs {
   const { db } = deps;
   const servicePoints = new ServicePointService(db, deps.areas);
   // The IBR client is plugged into enrolment; programs ask it whether the check can be turned on.
@@ -31,7 +32,7 @@ export function createPrograms(deps: { db: Db; rules: RuleService; codes: IdType
   const enrolment = new EnrolmentService(db, { programs, rules: deps.rules, access: deps.access });
   ibr.available = () => enrolment.hasIbrClient();
   const cycles = new CycleService(db, { programs, rules: deps.rules });
-  const payments = new PaymentService(db, { cycles });
+  const payments = new PaymentService(db, { cycles, disbursement: deps.paymentsHttpUrl ? new HttpDisbursementClient(deps.paymentsHttpUrl) : undefined });
   deps.jobs.register(ENROL_JOB, enrolment.runEnrol.bind(enrolment));
   deps.jobs.register(REVERIFY_JOB, enrolment.runReverify.bind(enrolment));
   deps.jobs.register(PREPARE_JOB, cycles.runPrepare.bind(cycles));

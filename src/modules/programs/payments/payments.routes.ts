@@ -38,6 +38,9 @@ export function paymentRoutes(paymentsService: PaymentService, publicUrl: string
     app.post('/api/v2/PaymentBatch/:id/$reconcile', { config: write, schema: { tags, summary: 'Import the provider\'s status file (all lines or none)', params: IdParams, body: ReconcileInput } },
       async (request) => paymentsService.reconcile(contextOf(request), request.params.id, request.body.content));
 
+    app.post('/api/v2/PaymentBatch/:id/$poll', { config: write, ...emptyBody, schema: { tags, summary: 'HTTP provider: fetch the status of sent payments from the disbursement API and apply the settled ones', params: IdParams } },
+      async (request) => paymentsService.poll(contextOf(request), request.params.id));
+
     app.post('/api/v2/PaymentBatch/:id/$retry-failed', { config: write, ...emptyBody, schema: { tags, summary: 'Put failed payments back to pending under a new idempotency key', params: IdParams } },
       async (request) => paymentsService.retryFailed(contextOf(request), request.params.id));
 

@@ -16,6 +16,7 @@ import { findProgramById } from '../programs.repository.js';
 import type { BatchInput, BatchSearchQuery, PaymentSearchQuery } from '../programs.schemas.js';
 import { cycles, entitlements, paymentBatches, paymentEvents, payments, type PaymentState } from '../programs.tables.js';
 import type { CycleService } from '../cycles/cycles.service.js';
+import type { DisbursementClient } from './http-provider.js';
 import { csvHeader, csvLines, pain001End, pain001Start, pain001Transactions, type PaymentLine } from './payment-files.js';
 
 export const CREATE_BATCH_JOB = 'programs.create-payment-batch';
@@ -32,7 +33,7 @@ interface BatchPayload { batch: string; actor: { type: Actor['type']; id: string
  * hands payments over for cash or voucher distribution, each then marked paid with its reference.
  */
 export interface PaymentProvider {
-  readonly name: 'file' | 'manual';
+  readonly name: 'file' | 'manual' | 'http';
   /** Files produced for the payments being sent (none for manual). */
   readonly formats: ReadonlyArray<'csv' | 'pain001'>;
   readonly canMarkPaid: boolean;
@@ -41,6 +42,7 @@ export interface PaymentProvider {
 export const providers: Record<string, PaymentProvider> = {
   file: { name: 'file', formats: ['csv', 'pain001'], canMarkPaid: false },
   manual: { name: 'manual', formats: [], canMarkPaid: true },
+  http: { name: 'http', formats: [], canMarkPaid: false },
 };
 
 const FILES = {
@@ -58,10 +60,10 @@ const SETTLEMENTS: Record<string, readonly PaymentState[]> = { paid: ['sent'], f
  * event (actor, reason) and audited.
  */
 export class PaymentService {
-  constructor(private readonly db: Db, private readonly deps: { cycles: CycleService }) {}
+  constructor(private readonly db: Db, private readonly deps: { cycles: CycleService; disbursement?: DisbursementClient | undefined }) {}
 
   async createBatch(context: RequestContext, cycleId: string, input: BatchInput): Promise<{ batch: ReturnType<typeof batchView>; job: JobView }> {
-    const provider = providers[input.provider];
+    const provider = input.provider === 'http' && !this.deps.disbursement ? undefined : providers[input.provider];
     if (!provider) throw AppError.validation(`The ${input.provider} payment provider is not available on this server (shipped: ${Object.keys(providers).join(', ')})`, [{ path: '/provider', message: 'is not available' }]);
     return this.db.transaction(async (tx) => {
       const cycle = await this.deps.cycles.getRow(tx, cycleId, true);
@@ -144,6 +146,8 @@ export class PaymentService {
         if (rows.length === 0) break;
         const lines: PaymentLine[] = rows.map((row) => ({ endToEndId: row.key, paymentId: row.uuid, registrantId: row.registrant, name: row.name, amount: normaliseAmount(row.amount), currency: row.currency, attempt: row.attempt }));
         for (const { format, writer } of writers) await writer.write(format === 'csv' ? csvLines(lines) : pain001Transactions(lines));
+        // Resent after a failed attempt, the same end-to-end ids: the API pays each once.
+        if (provider.name === 'http') await this.deps.disbursement!.submit(lines);
         done += rows.length;
         afterId = rows[rows.length - 1]!.id;
       }
@@ -194,57 +198,80 @@ export class PaymentService {
     if (!('end_to_end_id' in records[0]!) || !('status' in records[0]!)) {
       throw AppError.validation('The status file needs the columns end_to_end_id and status (and reference, reason)', [{ path: '/content', message: 'missing columns end_to_end_id, status' }]);
     }
+    return this.db.transaction(async (tx) => this.applyStatuses(tx, context, await this.batchRow(tx, batchId, true), records, 'provider status file'));
+  }
+
+  /** HTTP provider: asks the disbursement API for the status of the batch's sent payments and applies the settled ones. */
+  async poll(context: RequestContext, batchId: string) {
     return this.db.transaction(async (tx) => {
       const batch = await this.batchRow(tx, batchId, true);
-      const keys = [...new Set(records.map((record) => record.end_to_end_id ?? '').filter(Boolean))];
-      const known = new Map<string, PaymentRow>();
-      for (let index = 0; index < keys.length; index += PAGE) {
-        const chunk = keys.slice(index, index + PAGE);
-        const rows = await tx.select().from(payments).where(and(eq(payments.batchId, batch.id), sql`${payments.idempotencyKey} = any(${`{${chunk.map((key) => `"${key.replace(/["\\]/g, '\\$&')}"`).join(',')}}`}::text[])`)).for('update');
-        for (const row of rows) known.set(row.idempotencyKey, row);
+      if (batch.provider !== 'http' || !this.deps.disbursement) throw new AppError('business_rule_violated', `This is a ${batch.provider} batch: only an HTTP provider batch is polled`);
+      const records: Array<Record<string, string>> = [];
+      let waiting = 0;
+      for (let afterId = 0; ;) {
+        const sent = await tx.select({ id: payments.id, key: payments.idempotencyKey }).from(payments)
+          .where(and(eq(payments.batchId, batch.id), eq(payments.state, 'sent'), gt(payments.id, afterId))).orderBy(asc(payments.id)).limit(PAGE);
+        if (sent.length === 0) break;
+        for (const status of await this.deps.disbursement.statuses(sent.map((row) => row.key))) {
+          if (status.status === 'paid' || status.status === 'failed') records.push({ end_to_end_id: status.endToEndId, status: status.status, reference: status.reference ?? '', reason: status.reason ?? '' });
+          else waiting += 1;
+        }
+        afterId = sent[sent.length - 1]!.id;
       }
-      const problems: FieldProblem[] = [];
-      const seen = new Set<string>();
-      const changes: Array<{ payment: PaymentRow; to: PaymentState; reference: string | null; reason: string | null }> = [];
-      records.forEach((record, index) => {
-        const path = `/content/line/${index + 2}`;
-        const key = record.end_to_end_id ?? '';
-        const status = (record.status ?? '').toLowerCase();
-        if (!key) return problems.push({ path, message: 'has no end_to_end_id' });
-        if (seen.has(key)) return problems.push({ path, message: `repeats end_to_end_id ${key}` });
-        seen.add(key);
-        const payment = known.get(key);
-        if (!payment) return problems.push({ path, message: `end_to_end_id ${key} is not a payment of this batch` });
-        if (!SETTLEMENTS[status]) return problems.push({ path, message: `status "${record.status}" is not paid, failed or reversed` });
-        if (!SETTLEMENTS[status]!.includes(payment.state)) return problems.push({ path, message: `payment ${key} is ${payment.state}: it cannot become ${status}` });
-        if (status === 'failed' && !record.reason) return problems.push({ path, message: 'a failed payment needs a reason' });
-        changes.push({ payment, to: status as PaymentState, reference: record.reference || null, reason: record.reason || null });
-        return undefined;
-      });
-      if (problems.length > 0) {
-        throw new AppError('validation_failed', `The status file was refused, nothing was changed: ${problems.length} bad line(s), e.g. line ${problems[0]!.path.split('/').pop()}: ${problems[0]!.message}`, problems.slice(0, 100));
-      }
-      for (let index = 0; index < changes.length; index += PAGE) {
-        const chunk = changes.slice(index, index + PAGE);
-        const values = sql.join(chunk.map((change) => sql`(${change.payment.id}::bigint, ${change.to}, ${change.reference}, ${change.reason})`), sql`, `);
-        await queryRows(tx, sql`
-          with input(id, to_state, reference, reason) as (values ${values}),
-          changed as (
-            update ${payments} p set state = input.to_state, provider_reference = coalesce(input.reference, p.provider_reference),
-              failure_reason = case when input.to_state = 'failed' then input.reason else p.failure_reason end,
-              settled_at = now(), updated_at = now(), version = p.version + 1
-            from input where p.id = input.id
-            returning p.id, p.attempt, input.to_state, input.reason)
-          insert into ${paymentEvents} (payment_id, from_state, to_state, attempt, reason, actor_type, actor_id)
-          select changed.id, case when changed.to_state = 'reversed' then 'paid' else 'sent' end, changed.to_state, changed.attempt,
-            coalesce(changed.reason, 'provider status file'), ${context.actor.type}, ${context.actor.id} from changed`);
-      }
-      await this.closeIfSettled(tx, batch.id);
-      const counts = { paid: 0, failed: 0, reversed: 0 } as Record<string, number>;
-      for (const change of changes) counts[change.to] = (counts[change.to] ?? 0) + 1;
-      await recordAudit(tx, context, { action: 'reconcile', entityType: 'payment-batch', entityId: batch.uuid, after: { lines: changes.length, ...counts } });
-      return { lines: changes.length, ...counts };
+      const applied = records.length > 0 ? await this.applyStatuses(tx, context, batch, records, 'disbursement API status') : { lines: 0, paid: 0, failed: 0, reversed: 0 };
+      return { ...applied, waiting };
     });
+  }
+
+  private async applyStatuses(tx: Queryable, context: RequestContext, batch: BatchRow, records: Array<Record<string, string>>, source: string) {
+    const keys = [...new Set(records.map((record) => record.end_to_end_id ?? '').filter(Boolean))];
+    const known = new Map<string, PaymentRow>();
+    for (let index = 0; index < keys.length; index += PAGE) {
+      const chunk = keys.slice(index, index + PAGE);
+      const rows = await tx.select().from(payments).where(and(eq(payments.batchId, batch.id), sql`${payments.idempotencyKey} = any(${`{${chunk.map((key) => `"${key.replace(/["\\]/g, '\\$&')}"`).join(',')}}`}::text[])`)).for('update');
+      for (const row of rows) known.set(row.idempotencyKey, row);
+    }
+    const problems: FieldProblem[] = [];
+    const seen = new Set<string>();
+    const changes: Array<{ payment: PaymentRow; to: PaymentState; reference: string | null; reason: string | null }> = [];
+    records.forEach((record, index) => {
+      const path = `/content/line/${index + 2}`;
+      const key = record.end_to_end_id ?? '';
+      const status = (record.status ?? '').toLowerCase();
+      if (!key) return problems.push({ path, message: 'has no end_to_end_id' });
+      if (seen.has(key)) return problems.push({ path, message: `repeats end_to_end_id ${key}` });
+      seen.add(key);
+      const payment = known.get(key);
+      if (!payment) return problems.push({ path, message: `end_to_end_id ${key} is not a payment of this batch` });
+      if (!SETTLEMENTS[status]) return problems.push({ path, message: `status "${record.status}" is not paid, failed or reversed` });
+      if (!SETTLEMENTS[status]!.includes(payment.state)) return problems.push({ path, message: `payment ${key} is ${payment.state}: it cannot become ${status}` });
+      if (status === 'failed' && !record.reason) return problems.push({ path, message: 'a failed payment needs a reason' });
+      changes.push({ payment, to: status as PaymentState, reference: record.reference || null, reason: record.reason || null });
+      return undefined;
+    });
+    if (problems.length > 0) {
+      throw new AppError('validation_failed', `The status file was refused, nothing was changed: ${problems.length} bad line(s), e.g. line ${problems[0]!.path.split('/').pop()}: ${problems[0]!.message}`, problems.slice(0, 100));
+    }
+    for (let index = 0; index < changes.length; index += PAGE) {
+      const chunk = changes.slice(index, index + PAGE);
+      const values = sql.join(chunk.map((change) => sql`(${change.payment.id}::bigint, ${change.to}, ${change.reference}, ${change.reason})`), sql`, `);
+      await queryRows(tx, sql`
+        with input(id, to_state, reference, reason) as (values ${values}),
+        changed as (
+          update ${payments} p set state = input.to_state, provider_reference = coalesce(input.reference, p.provider_reference),
+            failure_reason = case when input.to_state = 'failed' then input.reason else p.failure_reason end,
+            settled_at = now(), updated_at = now(), version = p.version + 1
+          from input where p.id = input.id
+          returning p.id, p.attempt, input.to_state, input.reason)
+        insert into ${paymentEvents} (payment_id, from_state, to_state, attempt, reason, actor_type, actor_id)
+        select changed.id, case when changed.to_state = 'reversed' then 'paid' else 'sent' end, changed.to_state, changed.attempt,
+          coalesce(changed.reason, ${source}), ${context.actor.type}, ${context.actor.id} from changed`);
+    }
+    await this.closeIfSettled(tx, batch.id);
+    const counts = { paid: 0, failed: 0, reversed: 0 } as Record<string, number>;
+    for (const change of changes) counts[change.to] = (counts[change.to] ?? 0) + 1;
+    await recordAudit(tx, context, { action: 'reconcile', entityType: 'payment-batch', entityId: batch.uuid, after: { source, lines: changes.length, ...counts } });
+    return { lines: changes.length, ...counts };
   }
 
   /** Failed payments go back to pending with the next attempt number and a new idempotency key. */
