@@ -15,7 +15,8 @@ describe('web back office served at /', () => {
     after(async () => { await system.close(); });
 
     test('client routes answer HTML; /api, /auth, /docs, /health keep their own answers', async () => {
-      const page = await system.http.inject({ method: 'GET', url: '/households/0d5c7a4e-0000-4000-8000-000000000001' });
+      const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+      const page = await system.http.inject({ method: 'GET', url: '/households/0d5c7a4e-0000-4000-8000-000000000001', headers: html });
       assert.equal(page.statusCode, 200);
       assert.match(String(page.headers['content-type']), /^text\/html/);
       assert.match(String(page.headers['content-security-policy']), /frame-ancestors 'none'/);
@@ -27,9 +28,13 @@ describe('web back office served at /', () => {
       assert.equal((await system.http.inject({ method: 'GET', url: '/auth/session' })).statusCode, 401);
       assert.equal((await system.http.inject({ method: 'GET', url: '/health' })).json().status, 'ok');
       assert.match((await system.http.inject({ method: 'GET', url: '/docs/' })).body, /swagger/i);
-      assert.equal((await system.http.inject({ method: 'GET', url: '/robots.txt' })).statusCode, 404);
+      assert.equal((await system.http.inject({ method: 'GET', url: '/robots.txt', headers: html })).statusCode, 404);
+      // Not a browser (no text/html wanted): an unknown path stays a 404 problem, as before the app.
+      const script = await system.http.inject({ method: 'GET', url: '/households' });
+      assert.equal(script.statusCode, 404);
+      assert.equal(script.json().code, 'not_found');
       // Only GET is answered by the app: other methods on unknown paths stay 404 problems.
-      assert.equal((await system.http.inject({ method: 'POST', url: '/households' })).statusCode, 404);
+      assert.equal((await system.http.inject({ method: 'POST', url: '/households', headers: html })).statusCode, 404);
     });
 
     test('the web routes are not part of the API document', async () => {
@@ -55,9 +60,9 @@ describe('web back office served at /', () => {
       fs.rmSync(distDir, { recursive: true, force: true });
     });
 
-    test('index.html for / and every client route, never cached', async () => {
+    test('index.html for / and every client route a browser asks for, never cached', async () => {
       for (const url of ['/', '/individuals/abc', '/register', '/import?x=1']) {
-        const response = await app.inject({ method: 'GET', url });
+        const response = await app.inject({ method: 'GET', url, headers: { accept: 'text/html' } });
         assert.equal(response.statusCode, 200, url);
         assert.match(response.body, /<div id="root">/);
         assert.equal(response.headers['cache-control'], 'no-cache');
@@ -70,7 +75,7 @@ describe('web back office served at /', () => {
       assert.match(String(asset.headers['content-type']), /javascript/);
       assert.match(String(asset.headers['cache-control']), /max-age=31536000.*immutable/);
       assert.equal((await app.inject({ method: 'GET', url: '/assets/index-old.js' })).statusCode, 404);
-      assert.equal((await app.inject({ method: 'GET', url: '/favicon.ico' })).statusCode, 404);
+      assert.equal((await app.inject({ method: 'GET', url: '/favicon.ico', headers: { accept: 'text/html' } })).statusCode, 404);
     });
   });
 

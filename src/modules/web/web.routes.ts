@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { AppError } from '../../platform/errors.js';
 
@@ -19,7 +19,7 @@ export function isClientRoute(urlPath: string): boolean {
 
 /**
  * The web back office at `/`: hashed assets under /assets (cached for a year), index.html for every
- * client route (never cached, so a new build is picked up at once). Without a build, `/` says how to
+ * client route a browser asks for (never cached, so a new build is picked up at once). Without a build, `/` says how to
  * make one. Public routes: the app itself holds no data; every API call it makes is authorised.
  */
 export function webRoutes(distDir: string = WEB_DIST_DIR) {
@@ -41,9 +41,12 @@ export function webRoutes(distDir: string = WEB_DIST_DIR) {
       });
     }
 
-    const sendApp = async (request: { url: string; method: string }, reply: import('fastify').FastifyReply) => {
+    const sendApp = async (request: FastifyRequest, reply: FastifyReply) => {
       const urlPath = request.url.split('?')[0] ?? '/';
-      if (!isClientRoute(urlPath)) throw new AppError('not_found', `No route for ${request.method} ${urlPath}`);
+      // A client route is what a browser navigates to (it asks for HTML); API clients and scripts
+      // asking for anything else keep getting the 404 problem for an unknown path.
+      const wantsPage = urlPath === '/' || (request.headers.accept ?? '').includes('text/html');
+      if (!isClientRoute(urlPath) || !wantsPage) throw new AppError('not_found', `No route for ${request.method} ${urlPath}`);
       reply.header('cache-control', 'no-cache');
       // The app's own rules for the browser: scripts and styles only from here, no framing.
       reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
