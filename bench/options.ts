@@ -26,8 +26,9 @@ export interface BenchOptions {
   /** Let the server's audit sealer run during the scenarios (by default it is held off while they are measured). */
   withAuditSealer: boolean;
   /** Run only this section (`rules`: the rules engine on the existing bench database, no seeding). */
-  only?: 'rules';
+  only?: 'rules' | 'dci';
   skipRules: boolean;
+  skipDci: boolean;
 }
 
 const USAGE = `Usage: npm run bench -- [options]
@@ -47,6 +48,8 @@ const USAGE = `Usage: npm run bench -- [options]
                        (by default the bench holds its lock while latencies are measured)
   --skip-rules         do not measure the rules engine
   --only rules         only the rules engine, on the database as it is (never seeds or drops it)
+  --skip-dci           do not measure the DCI server (sync search, notify throughput)
+  --only dci           only the DCI server, on the database as it is (never seeds or drops it)
   --help               show this text`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -65,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'profile-server': { type: 'boolean', default: false },
       'with-audit-sealer': { type: 'boolean', default: false },
       'skip-rules': { type: 'boolean', default: false },
+      'skip-dci': { type: 'boolean', default: false },
       only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -91,12 +95,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     profileServer: values['profile-server'] ?? false,
     withAuditSealer: values['with-audit-sealer'] ?? false,
     skipRules: values['skip-rules'] ?? false,
+    skipDci: values['skip-dci'] ?? false,
     ...(values.only === undefined ? {} : { only: onlySection(values.only) }),
   };
 }
 
-function onlySection(value: string): 'rules' {
-  if (value !== 'rules') throw new UsageError('--only takes: rules');
+function onlySection(value: string): 'rules' | 'dci' {
+  if (value !== 'rules' && value !== 'dci') throw new UsageError('--only takes: rules, dci');
   return value;
 }
 

@@ -25,6 +25,7 @@ import { buildScenarios, type Scenario } from './scenarios.js';
 import { explain } from './sql-floor.js';
 import { ServerProcess } from './server-process.js';
 import { formatRules, measureRules, type RuleFigure } from './rules.js';
+import { formatDci, measureDci, type DciFigures } from './dci.js';
 
 const UUID_SAMPLE_SIZE = 10_000;
 /** The server's pool: the default of DATABASE_POOL_SIZE, as an operator would run it. */
@@ -46,6 +47,10 @@ async function main(): Promise<void> {
   if (options.only === 'rules') {
     console.log(formatRules(await measureRules(options.databaseUrl, { log: (message) => log(`rules: ${message}`) })));
     log(`load average ${loadAverage().join(' ')} at the end`);
+    return;
+  }
+  if (options.only === 'dci') {
+    console.log(formatDci(await measureDci(options.databaseUrl, { seconds: options.duration, log: (message) => log(`dci: ${message}`) })));
     return;
   }
 
@@ -95,6 +100,11 @@ async function main(): Promise<void> {
     log('rules engine (issue 7): five rules, count / first 50 / compile');
     rules = await measureRules(options.databaseUrl, { log: (message) => log(`rules: ${message}`) });
   }
+  let dci: DciFigures | undefined;
+  if (!options.skipDci) {
+    log('DCI server (issue 5): sync search by identifier, predicate search of 100 records, notify throughput');
+    dci = await measureDci(options.databaseUrl, { seconds: options.duration, log: (message) => log(`dci: ${message}`) });
+  }
 
   const withoutTargets: Omit<BenchReport, 'targets'> = {
     startedAt,
@@ -127,6 +137,7 @@ async function main(): Promise<void> {
   console.log(formatReport(report));
   if (serverProfile) console.log(`\n${formatProfile(serverProfile)}`);
   if (rules.length > 0) console.log(`\n## Rules engine\n\n${formatRules(rules)}`);
+  if (dci) console.log(`\n## DCI server\n\n${formatDci(dci)}`);
   console.log(`\nWritten to ${path.relative(process.cwd(), file)}`);
 }
 
