@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPair, exportJWK, type JWK } from 'jose';
 import { createTestSystem, type TestSystem } from '../../../test-support/test-system.js';
@@ -342,6 +343,25 @@ describe('DCI sync search (/dci/registry/sync/search)', () => {
     assert.equal(json.header.is_msg_encrypted, true);
     const clear = await decryptMessage(json.message as EncryptedMessage, async (kid) => (kid === 'partner-enc' ? partnerKeys.privateKey : undefined)) as Json;
     assert.deepEqual(names(clear.search_response[0]), ['Anna']);
+  });
+
+  test('a partner whose keys are published at its JWKS URL (fetched and cached; a key not in it refused)', async () => {
+    const first = crypto.generateKeyPairSync('ed25519');
+    const second = crypto.generateKeyPairSync('ed25519');
+    let served: JWK[] = [{ ...(first.publicKey.export({ format: 'jwk' }) as JWK), kid: 'jw-1' }];
+    const server = http.createServer((_request, response) => response.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: served })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const created = await system.dci.partners.create(global, { senderId: 'jwks.example.org', name: 'JWKS partner', scopes: ['dci:search'], jwksUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json` });
+      const grant = await system.services.apiClients.issueToken(created.clientId, created.clientSecret!);
+      const remote: TestPartner = { senderId: 'jwks.example.org', clientId: created.clientId, authorization: `Bearer ${grant.accessToken}`, kid: 'jw-1', privateKey: first.privateKey, strategy: 'signature-string' };
+      const message = () => searchMessage(searchItem({ query_type: 'idtype-value', query: { type: 'national-id', value: 'ANNA0001' } }));
+      assert.equal((await post(await signedEnvelope(remote, message()), remote.authorization)).statusCode, 200);
+      served = [...served, { ...(second.publicKey.export({ format: 'jwk' }) as JWK), kid: 'jw-2' }];
+      await errOf(await signedEnvelope({ ...remote, kid: 'jw-3', privateKey: second.privateKey }, message()), 'err.signature.invalid', remote.authorization);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   // ---- the other DCI endpoints -------------------------------------------------------------
