@@ -13,6 +13,8 @@ export async function seedCommand(config: Config, options: { households: number;
     const result = await seedRegistry(system.services, {
       households: options.households,
       seed: options.seed,
+      // On PostgreSQL the next batch is prepared while the previous one is written (PGlite: one connection).
+      concurrency: config.databaseUrl ? 2 : 1,
       onProgress: (done) => bar.update(done, { rate: (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0) }),
     });
     bar.stop();

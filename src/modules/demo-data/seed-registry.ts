@@ -21,6 +21,12 @@ export interface SeedOptions {
   seed?: number;
   onProgress?: (done: number, total: number) => void;
   batchHouseholds?: number;
+  /**
+   * Batches written at the same time, each in its own transaction (PostgreSQL: 2, so the next
+   * batch is generated and validated while the database writes the previous one). PGlite has one
+   * connection: keep 1 there.
+   */
+  concurrency?: number;
 }
 
 /** What this run created; households already present are not counted again. */
@@ -49,22 +55,37 @@ export async function seedRegistry(services: SeedServices, options: SeedOptions)
   let individuals = 0;
   let done = 0;
   options.onProgress?.(0, total);
-  let batch: HouseholdPlan[] = [];
-  const flush = async () => {
+  const write = async (batch: HouseholdPlan[]) => {
     const { people, relationships } = toBulkPeople(batch);
     const result = await services.registry.bulk.upsertPeople(context, people, { validator, relationships, audit: 'per-batch' });
     if (result.problems.length > 0) throw new Error(`Generated demo data failed validation: ${JSON.stringify(result.problems.slice(0, 3))}`);
     households += result.householdsCreated;
     individuals += result.created;
     done += batch.length;
-    batch = [];
     options.onProgress?.(done, total);
   };
-  for (const plan of plans) {
-    batch.push(plan);
-    if (batch.length >= batchSize) await flush();
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const flush = async (batch: HouseholdPlan[]) => {
+    const writing = write(batch).catch((error: unknown) => { failure ??= error; }).finally(() => inFlight.delete(writing));
+    inFlight.add(writing);
+    while (inFlight.size >= (options.concurrency ?? 1)) await Promise.race(inFlight);
+    if (failure !== undefined) throw failure;
+  };
+  let batch: HouseholdPlan[] = [];
+  try {
+    for (const plan of plans) {
+      batch.push(plan);
+      if (batch.length >= batchSize) {
+        await flush(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await flush(batch);
+  } finally {
+    await Promise.all(inFlight);
   }
-  if (batch.length > 0) await flush();
+  if (failure !== undefined) throw failure;
   return { households, individuals, seconds: (performance.now() - started) / 1000 };
 }
 

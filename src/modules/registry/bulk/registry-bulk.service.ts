@@ -144,10 +144,12 @@ export class RegistryBulkService {
       // New individuals.
       const inserts = [...valid].filter(([key]) => !existingIdOf.has(key)).map(([key, { values }]) => ({ key, uuid: crypto.randomUUID(), values }));
       const insertedIds = await bulk.insertRegistrantsBulk(tx, inserts.map(({ uuid, values }) => ({ ...values.values, uuid, kind: 'individual' as const, groupType: null })) as bulk.RegistrantInsert[], this.encryption);
+      const perBatch = options.audit === 'per-batch';
       for (const { key, uuid, values } of inserts) {
         registrantIdOf.set(key, insertedIds.get(uuid)!);
         // The audit log gets digests of phones, addresses and identifier values, never the values.
-        audit.push({ action: 'create', entityType: 'individual', entityId: uuid, after: protectForAudit({ ...snapshot(values.values), identifiers: values.identifiers.map((i) => `${i.idType}|${i.value}`) }, this.encryption) });
+        // A batch entry names the records only, so their snapshots are not built for it.
+        audit.push({ action: 'create', entityType: 'individual', entityId: uuid, after: perBatch ? null : protectForAudit({ ...snapshot(values.values), identifiers: values.identifiers.map((i) => `${i.idType}|${i.value}`) }, this.encryption) });
       }
       // Existing individuals: overwrite with the row's values, audit what changed.
       const updates = [...valid].filter(([key]) => existingIdOf.has(key));
