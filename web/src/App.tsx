@@ -10,6 +10,7 @@ import { HouseholdPage } from './pages/Household';
 import { IndividualPage } from './pages/Individual';
 import { RegisterPage } from './pages/Register';
 import { ImportPage } from './pages/Import';
+import { ProgramPage, ProgramsPage } from './pages/Programs';
 
 function RequireUser({ children }: { children: ReactNode }) {
   const { user, isLoading } = useAuth();
@@ -37,6 +38,8 @@ export function App() {
         <Route path="individuals/:id" element={<IndividualPage />} />
         <Route path="register" element={<RequirePermission permissions={['group:write', 'individual:write']}><RegisterPage /></RequirePermission>} />
         <Route path="import" element={<RequirePermission permissions={['individual:write']}><ImportPage /></RequirePermission>} />
+        <Route path="programs" element={<RequirePermission permissions={['program:read']}><ProgramsPage /></RequirePermission>} />
+        <Route path="programs/:ref" element={<RequirePermission permissions={['program:read']}><ProgramPage /></RequirePermission>} />
         <Route path="*" element={<Navigate to="/" replace />} />
       </Route>
     </Routes>

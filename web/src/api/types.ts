@@ -121,3 +121,29 @@ export interface BundleEntryResponse {
   location?: string;
   resource?: { id?: string } & Record<string, unknown>;
 }
+
+export interface Program {
+  resourceType: 'Program';
+  id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  targetType: 'individual' | 'group';
+  eligibilityRule: string;
+  cashFormula: string | null;
+  currency: string;
+  state: string;
+  funds: { deposited: string; committed: string; balance: string };
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProgramFigures {
+  program: string;
+  currency: string;
+  memberships: Record<string, number>;
+  enrolledByArea: Array<{ area: string | null; count: number }>;
+  cycles: Array<{ id: string; sequence: number; name: string; state: string; beneficiaries: number; planned: string; approved: string; paid: string; failed: string }>;
+  funds: { deposited: string; committed: string; balance: string };
+}

@@ -28,6 +28,7 @@ export function Layout() {
           <NavLink to="/" end>{t('nav.search')}</NavLink>
           {can('group:write') && can('individual:write') ? <NavLink to="/register">{t('nav.register')}</NavLink> : null}
           {can('individual:write') ? <NavLink to="/import">{t('nav.import')}</NavLink> : null}
+          {can('program:read') ? <NavLink to="/programs">{t('nav.programs')}</NavLink> : null}
         </nav>
         <div className="app-header__user">
           <p className="app-header__name" data-testid="user-name">{t('user.signedInAs', { name: user?.displayName ?? '' })}</p>
