@@ -6,7 +6,7 @@ import { seedCommand } from './seed.js';
 import { clientCreateCommand, clientListCommand } from './client.js';
 import { importCommand, type ImportCommandOptions } from './import.js';
 import { auditSealCommand, auditVerifyCommand } from './audit.js';
-import { userCreateCommand, userListCommand, userSetPasswordCommand, userSetRolesCommand, userUnlockCommand, type UserCreateOptions } from './users.js';
+import { userCreateCommand, userListCommand, userSetActiveCommand, userSetPasswordCommand, userSetRolesCommand, userUnlockCommand, type UserCreateOptions } from './users.js';
 import { clientRotateSecretCommand, clientUpdateCommand, type ClientUpdateOptions } from './client-admin.js';
 import { keysListCommand, keysRetireCommand, keysRotateCommand } from './keys.js';
 import { keysReencryptCommand, keysRotateDataKeyCommand, keysRotateKekCommand, type RotateKekOptions } from './data-keys.js';
@@ -94,6 +94,10 @@ user.command('set-roles').description('Replace every role of a user (no --role =
   .requiredOption('--username <name>', 'the user')
   .option('--role <role>', 'ROLE or ROLE@AREA,AREA (repeatable)', collect, [] as string[])
   .action(async (options: { username: string; role: string[] }) => userSetRolesCommand(loadConfig(), options));
+user.command('deactivate').description('Deactivate a user (no sign-in, sessions ended); the last active administrator is refused').requiredOption('--username <name>', 'the user')
+  .action(async (options: { username: string }) => userSetActiveCommand(loadConfig(), { ...options, active: false }));
+user.command('activate').description('Reactivate a deactivated user').requiredOption('--username <name>', 'the user')
+  .action(async (options: { username: string }) => userSetActiveCommand(loadConfig(), { ...options, active: true }));
 user.command('unlock').description('Lift a lockout after failed sign-ins').requiredOption('--username <name>', 'the user')
   .action(async (options: { username: string }) => userUnlockCommand(loadConfig(), options));
 user.command('set-password').description('Set a new password (ends the user\'s sessions); prints a generated one unless --password-stdin')

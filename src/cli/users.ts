@@ -61,6 +61,13 @@ export async function userSetRoles(system: System, options: { username: string; 
   return `${user.username} now holds: ${describeRoles(user)}`;
 }
 
+/** `user deactivate` / `user activate`: a deactivated user cannot sign in; their sessions end at once. */
+export async function userSetActive(system: System, options: { username: string; active: boolean }): Promise<string> {
+  const current = await system.services.users.getUser(options.username);
+  const user = await system.services.users.updateUser(cli, current.username, current.version, { isActive: options.active });
+  return `${user.username} is ${user.isActive ? 'active' : 'deactivated: their sessions are ended'}`;
+}
+
 export async function userUnlock(system: System, options: { username: string }): Promise<string> {
   const user = await system.services.users.unlock(cli, options.username);
   return `${user.username} is unlocked`;
@@ -86,6 +93,7 @@ export async function userSetPasswordCommand(config: Config, options: { username
 
 export const userListCommand = (config: Config, options: { json?: boolean }) => runCommand(config, (system) => userList(system, options));
 export const userSetRolesCommand = (config: Config, options: { username: string; role: string[] }) => runCommand(config, (system) => userSetRoles(system, options));
+export const userSetActiveCommand = (config: Config, options: { username: string; active: boolean }) => runCommand(config, (system) => userSetActive(system, options));
 export const userUnlockCommand = (config: Config, options: { username: string }) => runCommand(config, (system) => userUnlock(system, options));
 
 function describeRoles(user: UserView): string {

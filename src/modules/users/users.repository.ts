@@ -81,3 +81,16 @@ export async function revokeSessionRow(db: Queryable, id: number): Promise<void>
 export async function revokeUserSessions(db: Queryable, userId: number): Promise<void> {
   await db.update(sessions).set({ revokedAt: sql`now()` }).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
 }
+
+/** Active users other than `exceptUserId` holding `role` (anywhere): the last-administrator guard counts them. */
+export async function countActiveHolders(db: Queryable, role: string, exceptUserId: number): Promise<number> {
+  const [row] = await db.select({ count: sql<number>`count(distinct ${users.id})::int` }).from(users)
+    .innerJoin(userRoles, eq(userRoles.userId, users.id))
+    .where(and(eq(userRoles.role, role), eq(users.isActive, true), sql`${users.id} <> ${exceptUserId}`));
+  return Number(row?.count ?? 0);
+}
+
+/** Serialises the changes that could remove the last administrator (until the transaction ends). */
+export async function lockAdministratorChanges(db: Queryable): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext('commonweal:last-administrator'))`);
+}

@@ -7,11 +7,12 @@ import { assertVersion } from '../../platform/versioning.js';
 import { assertPasswordPolicy, hashPassword } from '../../platform/auth/passwords.js';
 import { isRoleName, roles, type RoleAssignment } from '../../platform/auth/roles.js';
 import {
-  findRoleRows, findUserByUsername, insertUser, listUserRows, lockUserByUsername, replaceRoleRows, revokeUserSessions,
-  updateUserRow, type RoleRow, type UserRow,
+  countActiveHolders, findRoleRows, findUserByUsername, insertUser, listUserRows, lockAdministratorChanges, lockUserByUsername, replaceRoleRows,
+  revokeUserSessions, updateUserRow, type RoleRow, type UserRow,
 } from './users.repository.js';
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+const ADMINISTRATOR = 'administrator';
 
 /** The slice of the area service this module needs. */
 export interface AreaLookup {
@@ -93,6 +94,7 @@ export class UserService {
     const displayName = changes.displayName === undefined ? undefined : requireDisplayName(changes.displayName);
     return this.change(context, username, 'update', async (tx, row) => {
       assertVersion(expectedVersion, row.version, `User ${row.username}`);
+      if (changes.isActive === false) await this.assertAdministratorRemains(tx, row, { keepsRole: true, staysActive: false });
       if (changes.isActive === false) await revokeUserSessions(tx, row.id);
       return { displayName, email: changes.email, isActive: changes.isActive };
     });
@@ -112,6 +114,7 @@ export class UserService {
   async setRoles(context: RequestContext, username: string, assignments: RoleInput[]): Promise<UserView> {
     const resolved = await this.resolveAssignments(assignments);
     return this.change(context, username, 'set-roles', async (tx, row) => {
+      await this.assertAdministratorRemains(tx, row, { keepsRole: resolved.rows.some((assignment) => assignment.role === ADMINISTRATOR), staysActive: row.isActive });
       await replaceRoleRows(tx, row.id, resolved.rows, context.actor.id);
       return {};
     });
@@ -138,6 +141,20 @@ export class UserService {
       await recordAudit(tx, context, { action, entityType: 'user', entityId: row.username, before: auditable(before), after: auditable(after) });
       return after;
     });
+  }
+
+  /**
+   * 409 when the change would leave no active user holding the administrator role (nobody could
+   * then manage accounts). Such changes are serialised, so two administrators removing each other
+   * at once cannot both succeed.
+   */
+  private async assertAdministratorRemains(tx: Queryable, row: UserRow, next: { keepsRole: boolean; staysActive: boolean }): Promise<void> {
+    if (next.keepsRole && next.staysActive) return;
+    const holdsRole = (await findRoleRows(tx, [row.id])).some((assignment) => assignment.role === ADMINISTRATOR);
+    if (!row.isActive || !holdsRole) return;
+    await lockAdministratorChanges(tx);
+    if (await countActiveHolders(tx, ADMINISTRATOR, row.id) > 0) return;
+    throw new AppError('conflict', `${row.username} is the last active administrator: give another active user the administrator role before ${next.staysActive ? 'removing it from this one' : 'deactivating this one'}`);
   }
 
   private async requireUser(db: Queryable, username: string, lock = false): Promise<UserRow> {
