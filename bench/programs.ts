@@ -99,6 +99,8 @@ async function cleanUp(db: Parameters<typeof queryRows>[0], programId: number): 
   await db.execute(sql`delete from payments where batch_id in (select b.id from payment_batches b join cycles c on c.id = b.cycle_id where c.program_id = ${programId})`);
   await db.execute(sql`delete from payment_batches where cycle_id in (select id from cycles where program_id = ${programId})`);
   await db.execute(sql`delete from entitlements where cycle_id in (select id from cycles where program_id = ${programId})`);
+  // Deleting memberships checks entitlements.membership_id (not indexed): vacuum the dead rows first.
+  await db.execute(sql`vacuum analyze entitlements, payments, payment_events`);
   await db.execute(sql`delete from program_fund_movements where program_id = ${programId}`);
   await db.execute(sql`delete from cycles where program_id = ${programId}`);
   await db.execute(sql`delete from duplicate_suspects where program_id = ${programId}`);

@@ -5,7 +5,7 @@ import { migrateCommand } from './migrate.js';
 import { seedCommand } from './seed.js';
 import { clientCreateCommand, clientListCommand } from './client.js';
 import { importCommand, type ImportCommandOptions } from './import.js';
-import { auditSealCommand, auditVerifyCommand } from './audit.js';
+import { auditExportCommand, auditSealCommand, auditVerifyCommand, type AuditExportOptions } from './audit.js';
 import { userCreateCommand, userListCommand, userSetActiveCommand, userSetPasswordCommand, userSetRolesCommand, userUnlockCommand, type UserCreateOptions } from './users.js';
 import { clientRotateSecretCommand, clientUpdateCommand, type ClientUpdateOptions } from './client-admin.js';
 import { keysListCommand, keysRetireCommand, keysRotateCommand } from './keys.js';
@@ -160,6 +160,15 @@ audit.command('verify').description('Recompute the hash chain: exit code 1 if an
   .action(async (options: { json?: boolean }) => auditVerifyCommand(loadConfig(), options));
 audit.command('seal').description('Seal pending entries into the chain now')
   .action(async () => auditSealCommand(loadConfig()));
+audit.command('export').description('Every matching entry as CSV on standard output (restricted values appear as digests or masked, as logged)')
+  .option('--from <date-time>', 'occurred at or after (ISO 8601)')
+  .option('--to <date-time>', 'occurred before (ISO 8601)')
+  .option('--actor <id>', 'client id or username of whoever acted')
+  .option('--entity <id>', 'entity id (UUID or code)')
+  .option('--entity-type <type>', 'entity type, e.g. individual, user, consent')
+  .option('--registrant <uuid>', 'entries about this individual or group')
+  .option('--action <action>', 'e.g. create, update, reveal')
+  .action(async (options: AuditExportOptions) => auditExportCommand(loadConfig(), options));
 
 const sim = program.command('sim').description('Simulated partner systems for development and tests');
 sim.command('payments').description('A disbursement API for the HTTP payment provider: accepts, delays, fails some payments, reports their status')

@@ -1,12 +1,12 @@
 import { Type, type Static } from 'typebox';
-import { and, asc, eq, gt, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, asc, gt } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { stringify } from 'csv-stringify';
 import type { Db } from '../database/database.js';
 import { AppError } from '../errors.js';
 import { pageLink } from '../http/page-links.js';
 import { areaScopeOf } from '../auth/access-tokens.js';
 import { auditLog } from './audit.tables.js';
+import { auditConditions, auditCsv } from './audit-export.js';
 
 const AuditQuery = Type.Object({
   registrant: Type.Optional(Type.String({ format: 'uuid', description: 'Entries about this individual or group' })),
@@ -35,25 +35,10 @@ export function auditRoutes(db: Db, publicUrl: string) {
         throw new AppError('forbidden', 'The audit log covers every area; an actor limited to areas cannot read it');
       }
       const query = request.query as AuditQuery;
-      const conditions = conditionsOf(query);
+      const conditions = auditConditions(query);
       if (query._format === 'csv') {
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"');
-        const csv = stringify({ header: true, columns: ['occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'before', 'after', 'requestId', 'chainPosition', 'entryHash'] });
-        void (async () => {
-          let after = 0;
-          for (;;) {
-            const rows = await db.select().from(auditLog).where(and(...conditions, gt(auditLog.id, after))).orderBy(asc(auditLog.id)).limit(1000);
-            for (const row of rows) {
-              if (!csv.write([row.occurredAt.toISOString(), row.actorType, row.actorId, row.action, row.entityType, row.entityId, JSON.stringify(row.before), JSON.stringify(row.after), row.requestId, row.chainPosition, row.entryHash])) {
-                await new Promise((resolve) => csv.once('drain', resolve));
-              }
-            }
-            if (rows.length < 1000) break;
-            after = rows[rows.length - 1]!.id;
-          }
-          csv.end();
-        })().catch((error: unknown) => csv.destroy(error as Error));
-        return reply.send(csv);
+        return reply.send(auditCsv(db, query));
       }
       const count = query._count ?? 100;
       const rows = await db.select().from(auditLog)
@@ -73,17 +58,4 @@ export function auditRoutes(db: Db, publicUrl: string) {
       };
     });
   };
-}
-
-function conditionsOf(query: AuditQuery): SQL[] {
-  const conditions: SQL[] = [];
-  if (query.registrant) conditions.push(eq(auditLog.entityId, query.registrant.toLowerCase()), inArray(auditLog.entityType, ['individual', 'group']));
-  if (query.entityType) conditions.push(eq(auditLog.entityType, query.entityType));
-  if (query.entityId) conditions.push(eq(auditLog.entityId, query.entityId));
-  if (query.actor) conditions.push(eq(auditLog.actorId, query.actor));
-  if (query.action) conditions.push(eq(auditLog.action, query.action));
-  if (query.from) conditions.push(gte(auditLog.occurredAt, new Date(query.from)));
-  if (query.to) conditions.push(lt(auditLog.occurredAt, new Date(query.to)));
-  if (query.from && query.to && query.from >= query.to) throw new AppError('unknown_parameter', 'from must be before to', [{ path: 'query:/from', message: 'must be before to' }]);
-  return conditions;
 }

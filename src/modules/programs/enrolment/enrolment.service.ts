@@ -114,7 +114,12 @@ export class EnrolmentService {
     let afterId = checkpoint?.afterId ?? 0;
     let seen = checkpoint?.seen ?? 0;
     let added = checkpoint?.added ?? 0;
-    const reason = `eligible at ${payload.at} (enrolment job ${job.job.id})`;
+    // Without any duplicate check there is nothing to review: members are enrolled as they are added
+    // (one write per member instead of a draft and its promotion).
+    const checks = program.dedup;
+    const direct = checks.idTypes.length === 0 && !checks.phone && !checks.nameBirthDate && !checks.ibr;
+    const initial = direct ? 'enrolled' : 'draft';
+    const reason = direct ? `eligible at ${payload.at}, no duplicate checks configured (enrolment job ${job.job.id})` : `eligible at ${payload.at} (enrolment job ${job.job.id})`;
     for (;;) {
       if (job.signal.aborted) throw new Error('enrolment stopped');
       const batch = await this.db.transaction(async (tx) => {
@@ -124,12 +129,12 @@ export class EnrolmentService {
             where ${registrants.kind} = ${program.targetType} and ${registrants.isActive} and ${registrants.id} > ${afterId} and ${compiled.condition}
             order by ${registrants.id} limit ${BATCH_SIZE}),
           added as (
-            insert into ${programMemberships} (uuid, program_id, registrant_id, state, state_reason)
-            select gen_random_uuid(), ${program.id}, id, 'draft', ${reason} from batch
+            insert into ${programMemberships} (uuid, program_id, registrant_id, state, state_reason, enrolled_at)
+            select gen_random_uuid(), ${program.id}, id, ${initial}, ${reason}, ${direct ? sql`now()` : sql`null`} from batch
             on conflict do nothing returning id),
           events as (
             insert into ${programMembershipEvents} (membership_id, from_state, to_state, reason, actor_type, actor_id)
-            select id, null, 'draft', ${reason}, ${payload.actor.type}, ${payload.actor.id} from added returning 1)
+            select id, null, ${initial}, ${reason}, ${payload.actor.type}, ${payload.actor.id} from added returning 1)
           select (select max(id) from batch) as last, (select count(*)::int from batch) as seen, (select count(*)::int from events) as added`);
         if (row?.last === null || row?.last === undefined) return undefined;
         const result = { last: Number(row.last), seen: Number(row.seen), added: Number(row.added) };
@@ -148,7 +153,7 @@ export class EnrolmentService {
       if (!this.ibr) throw new PermanentJobError('The program asks for the IBR check but no IBR client is configured');
       suspects += await this.checkIbr(program);
     }
-    const enrolled = await this.promoteDrafts(program, payload.actor, `eligible and no suspected duplicate (enrolment job ${job.job.id})`);
+    const enrolled = direct ? added : await this.promoteDrafts(program, payload.actor, `eligible and no suspected duplicate (enrolment job ${job.job.id})`);
     await recordAudit(this.db, contextFor(payload), { action: 'enrol', entityType: 'program', entityId: program.uuid, after: { job: job.job.id, eligible: seen, added, suspects, enrolled } });
     return { eligible: seen, added, suspectedDuplicates: suspects, enrolled };
   }

@@ -88,8 +88,9 @@ export class PaymentService {
           insert into ${payments} (uuid, batch_id, entitlement_id, amount, currency, idempotency_key)
           select u, ${batch.id}, e.id, e.amount, e.currency, replace(u::text, '-', '') || '-1'
           from (select gen_random_uuid() as u, e.* from ${entitlements} e
-                where e.cycle_id = ${batch.cycleId} and e.kind = 'cash' and e.state = 'approved'
-                  and not exists (select 1 from ${payments} p where p.entitlement_id = e.id)) e
+                where e.cycle_id = ${batch.cycleId} and e.kind = 'cash' and e.state = 'approved') e
+          -- Already in a batch: skipped by the unique entitlement index. (A NOT EXISTS here would be
+          -- planned as a scan of the table being filled while payments looked empty: quadratic.)
           on conflict do nothing returning id),
         events as (
           insert into ${paymentEvents} (payment_id, from_state, to_state, attempt, reason, actor_type, actor_id)
