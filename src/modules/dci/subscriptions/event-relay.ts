@@ -32,7 +32,7 @@ const noopLogger: JobLogger = { info() {}, warn() {}, error() {} };
 /**
  * Registry events → signed `notify` callbacks. Events come from the `dci_registry_events` outbox
  * (triggers in the writing transaction). Each round, under a transaction-scoped advisory lock so
- * relays of several processes never interleave: take the oldest events of finished transactions,
+ * relays of several processes never interleave: take the oldest committed events (id order),
  * match each against the active subscriptions (event type, record type, filter compiled to SQL and
  * restricted to the changed registrants, read as the partner), store one notify delivery per match
  * (ordering key subscription + registrant, so the dispatcher keeps their order) and delete the

@@ -52,14 +52,16 @@ export interface RegistryEvent {
 }
 
 /**
- * The oldest registry events of transactions that have all ended: `txid` below the snapshot's
- * xmin, so no transaction still running can later add an event that sorts before these.
+ * The oldest committed registry events, in insertion order. Events are deleted once turned into
+ * notifications, so one committed late with a lower id (a long transaction) is simply taken in a
+ * later round: nothing is skipped, and no transaction still running holds the others back. Per
+ * registrant, insertion order is commit order: the trigger inserts while the writer holds the
+ * registrant's row lock, so a second writer's event comes after the first one's commit.
  */
 export async function nextRegistryEvents(db: Queryable, limit: number): Promise<RegistryEvent[]> {
   const rows = await queryRows<RegistryEvent & { occurred_at: string | Date }>(db, sql`
     select id, event, kind, registrant_uuid, group_uuid, occurred_at from ${dciRegistryEvents}
-    where txid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint
-    order by txid, id limit ${limit}`);
+    order by id limit ${limit}`);
   return rows.map((row) => ({ ...row, id: Number(row.id), occurred_at: new Date(row.occurred_at).toISOString() }));
 }
 

@@ -121,8 +121,8 @@ export const dciSubscriptions = pgTable('dci_subscriptions', {
 
 /**
  * Registry changes for subscriptions, written by triggers on registrants and memberships in the
- * writing transaction (only while a subscription is active). `txid` is the writer's transaction id:
- * the relay reads only events of transactions older than every running one, so none is skipped.
+ * writing transaction (only while a subscription is active). The relay consumes them in id order and
+ * deletes them; `txid` (the writer's transaction id) is kept for diagnosis.
  */
 export const dciRegistryEvents = pgTable('dci_registry_events', {
   id: bigserial('id', { mode: 'number' }).primaryKey(),
