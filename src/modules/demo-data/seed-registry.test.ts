@@ -85,4 +85,19 @@ describe('seedRegistry on the real system', () => {
     await assert.rejects(seedRegistry(system.services, { households: 5, seed: -1 }), RangeError);
     assert.deepEqual(await totals(), { groups: 26, individuals: membersIn(plansOf(26)) });
   });
+
+  it('writes the same with two batches in flight (as commonweal seed does on PostgreSQL)', async () => {
+    const plans = [...generateHouseholds({ households: 7, seed: SEED + 1 })];
+    const progress: number[] = [];
+    const result = await seedRegistry(system.services, { households: 7, seed: SEED + 1, batchHouseholds: 2, concurrency: 2, onProgress: (done) => progress.push(done) });
+    assert.deepEqual({ households: result.households, individuals: result.individuals }, { households: 7, individuals: membersIn(plans) });
+    assert.deepEqual(progress.at(-1), 7);
+    assert.deepEqual(await totals(), { groups: 33, individuals: membersIn(plansOf(26)) + membersIn(plans) });
+    for (const plan of [plans[0]!, plans[6]!]) {
+      const group = await system.services.registry.getGroup({ actor: systemActor('test') }, `household-id|${plan.householdId}`);
+      assert.equal(group.members!.length, plan.members.length);
+    }
+    const again = await seedRegistry(system.services, { households: 7, seed: SEED + 1, batchHouseholds: 2, concurrency: 2 });
+    assert.deepEqual({ households: again.households, individuals: again.individuals }, { households: 0, individuals: 0 });
+  });
 });
