@@ -215,6 +215,29 @@ describe('web back office (browser, real server)', () => {
     await page.context().close();
   });
 
+  test("a program's page: its eligibility rule checked live, a preview of how many would match, its figures", async () => {
+    const manager = await apiSession(server, 'program-manager');
+    const program = await manager.post('/api/v2/Program', { code: 'E2E-ELDERLY', name: 'Elderly allowance (e2e)', targetType: 'individual', currency: 'PHP', eligibilityRule: 'age >= 60' });
+    const page = await signIn(browser, server, 'program-manager');
+    await page.getByRole('link', { name: 'Programs' }).click();
+    await page.getByRole('link', { name: 'Elderly allowance (e2e)' }).click();
+    await page.getByRole('heading', { name: 'Elderly allowance (e2e)', level: 1 }).waitFor();
+    await page.getByText('Valid rule (result: bool).').waitFor();
+    const rule = page.getByLabel('Rule (CEL expression)');
+    assert.equal(await rule.inputValue(), program.eligibilityRule);
+    await rule.fill('age >= ');
+    await page.getByText(/^Line 1, column \d+:/).waitFor();
+    assert.equal(await rule.getAttribute('aria-invalid'), 'true');
+    await rule.fill('age >= 60');
+    await page.getByText('Valid rule (result: bool).').waitFor();
+    await page.getByRole('button', { name: 'How many would match?' }).click();
+    const matches = await page.getByText(/registrants? match/).innerText();
+    const expected = (await manager.post('/api/v2/rules/preview', { expression: 'age >= 60', subject: 'individual' })).count;
+    assert.match(matches, new RegExp(`^${expected} registrant`));
+    await page.getByRole('table', { name: 'Memberships by state' }).or(page.getByRole('heading', { name: 'Memberships by state' })).first().waitFor();
+    await page.context().close();
+  });
+
   test('a local registrar (Northern Highlands only) cannot find or open a household of another region', async () => {
     const api = await apiSession(server, 'registrar');
     const elsewhere = (await api.get('/api/v2/Group?_count=1&area=DM03')).items[0];

@@ -98,6 +98,11 @@ export async function apiSession(server: RunningServer, username: string) {
       if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
       return response.json() as Promise<any>;
     },
+    post: async (url: string, body: unknown) => {
+      const response = await fetch(`${server.baseUrl}${url}`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${await response.text()}`);
+      return response.json() as Promise<any>;
+    },
     csrfToken,
   };
 }
