@@ -12,6 +12,8 @@ import { keysListCommand, keysRetireCommand, keysRotateCommand } from './keys.js
 import { keysReencryptCommand, keysRotateDataKeyCommand, keysRotateKekCommand, type RotateKekOptions } from './data-keys.js';
 import { exportCommand, type ExportCommandOptions } from './export.js';
 import { dciPartnerCreateCommand, dciPartnerListCommand, dciPartnerUpdateCommand, type DciPartnerOptions } from './dci.js';
+import { dciSourceCreateCommand, dciSourceListCommand, dciSourceTestCommand, dciSourceUpdateCommand, type DciSourceOptions } from './dci-sources.js';
+import { simRegistryCommand, type DciSimOptions } from './dci-sim.js';
 import { simPaymentsCommand } from './sim.js';
 
 const positiveInteger = (value: string) => {
@@ -154,6 +156,32 @@ partnerOptions(dciPartner.command('update').description('Change a partner (only 
   .action(async (options: DciPartnerOptions) => dciPartnerUpdateCommand(loadConfig(), options));
 dciPartner.command('list').description('List partners').option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => dciPartnerListCommand(loadConfig(), options));
+const dciSource = dci.command('source').description('Data sources: external DCI registries we call (CRVS, IBR, DR, SR)');
+const sourceOptions = (command: Command) => command
+  .option('--name <name>', 'display name')
+  .option('--type <type>', 'CRVS, IBR, DR or SR')
+  .option('--base-url <url>', 'the registry base URL')
+  .option('--path <operation=path...>', 'path overrides, e.g. sync_search=/crvs/sync/search')
+  .option('--auth <type>', 'oauth2, bearer or none')
+  .option('--client-id <id>', 'our OAuth client id at the registry')
+  .option('--client-secret-file <file>', 'file holding our OAuth client secret')
+  .option('--bearer-token-file <file>', 'file holding a static bearer token')
+  .option('--our-sender-id <id>', 'our sender id')
+  .option('--receiver-id <id>', "the registry's sender id")
+  .option('--jwks-url <url>', "the registry's JWKS URL")
+  .option('--callback-url <url>', 'our callback base URL, e.g. https://sr.example/dci/client')
+  .option('--no-verify-tls', 'do not verify the TLS certificate (testing only)')
+  .option('--timeout-ms <ms>', 'request timeout', positiveInteger);
+sourceOptions(dciSource.command('create').description('Add a data source').requiredOption('--code <code>', 'lookup code, e.g. crvs_main')
+  .option('--create-callback-client', 'create the API client the registry uses to call us back (prints its secret once)'))
+  .action(async (options: DciSourceOptions) => dciSourceCreateCommand(loadConfig(), options));
+sourceOptions(dciSource.command('update').description('Change a data source (only the options given change)').requiredOption('--code <code>', 'the data source')
+  .option('--active', 'activate').option('--no-active', 'deactivate'))
+  .action(async (options: DciSourceOptions) => dciSourceUpdateCommand(loadConfig(), options));
+dciSource.command('list').description('List data sources').option('--json', 'print JSON')
+  .action(async (options: { json?: boolean }) => dciSourceListCommand(loadConfig(), options));
+dciSource.command('test').description('Test the connection: DNS/TLS, auth, keys, a signed request').requiredOption('--code <code>', 'the data source')
+  .action(async (options: { code: string }) => dciSourceTestCommand(loadConfig(), options));
 
 const audit = program.command('audit').description('The tamper-evident audit log');
 audit.command('verify').description('Recompute the hash chain: exit code 1 if an entry was edited or deleted').option('--json', 'print JSON')
@@ -177,6 +205,19 @@ sim.command('payments').description('A disbursement API for the HTTP payment pro
   .option('--delay-ms <ms>', 'Time before a payment settles', (value) => Number(value), 2000)
   .option('--fail-rate <share>', 'Share of payments that fail (0 to 1)', (value) => Number(value), 0.1)
   .action(async (options: { port: number; host: string; delayMs: number; failRate: number }) => simPaymentsCommand(options));
+for (const kind of ['crvs', 'ibr', 'dr'] as const) {
+  sim.command(kind).description(`A reference DCI ${kind.toUpperCase()} registry with seeded data (OAuth, signatures, sync/async search, subscribe/notify)`)
+    .option('--port <port>', 'Port to listen on', positiveInteger, { crvs: 4101, ibr: 4102, dr: 4103 }[kind])
+    .option('--host <host>', 'Address to listen on', '127.0.0.1')
+    .option('--client-id <id>', 'the OAuth client id it accepts', 'commonweal')
+    .option('--client-secret-file <file>', 'file holding that client secret (default dev-secret)')
+    .option('--sender-id <id>', "the client's DCI sender id", 'commonweal')
+    .option('--client-jwks-url <url>', "the client's JWKS (verifies its signatures)", 'http://127.0.0.1:3000/dci/.well-known/jwks.json')
+    .option('--callback-token-url <url>', 'token URL for callbacks to the client')
+    .option('--callback-client-id <id>', 'client id for callbacks')
+    .option('--callback-secret-file <file>', 'file holding the callback client secret')
+    .action(async (options: DciSimOptions) => simRegistryCommand(kind, options));
+}
 
 try {
   await program.parseAsync(process.argv);

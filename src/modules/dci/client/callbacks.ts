@@ -37,16 +37,29 @@ export class DciCallbacks {
   private readonly notifyHandlers = new Map<string, NotifyHandler>();
   private readonly answerHandlers: AnswerHandler[] = [];
 
-  constructor(private readonly db: Db, private readonly sources: DciDataSourceService, private readonly client: DciClient, private readonly logger: Logger) {}
+  constructor(private readonly db: Db, private readonly sources: DciDataSourceService, private readonly client: DciClient, private readonly logger: Logger) {
+    this.listen();
+  }
 
   /** Notifications of one registry type (e.g. CRVS vital events) go to this handler. */
   onNotify(registryType: string, handler: NotifyHandler): void {
     this.notifyHandlers.set(registryType, handler);
   }
 
-  /** Called after an answer is stored (e.g. on-subscribe updates our subscriptions). */
+  /** Called after an answer is stored, by callback or poll (e.g. a subscribe answer updates our subscriptions). */
   onAnswer(handler: AnswerHandler): void {
     this.answerHandlers.push(handler);
+  }
+
+  private listening = false;
+
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    this.client.onAnswer(async (sourceRowId, action, message) => {
+      const source = await this.sources.resolveById(sourceRowId);
+      for (const handler of this.answerHandlers) await handler(source, action, message);
+    });
   }
 
   async receive(actor: Actor, action: string, body: unknown): Promise<CallbackOutcome> {
@@ -95,10 +108,7 @@ export class DciCallbacks {
     }
     const first = await pending.rememberCallback(this.db, { sourceId: source.rowId, messageId, action, transactionId, correlationId, outcome: 'applied' });
     if (!first) return { status: 200, body: ack };
-    const stored = await this.client.storeAnswer(source.rowId, transactionId, message, 'callback');
-    if (stored) {
-      for (const handler of this.answerHandlers) await handler(source, action, message);
-    }
+    await this.client.storeAnswer(source.rowId, transactionId, message, 'callback');
     return { status: 200, body: ack };
   }
 }

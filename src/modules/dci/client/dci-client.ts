@@ -73,6 +73,7 @@ export interface AsyncAnswer<M = Json> {
 export class DciClient {
   readonly tokens = new TokenCache();
   readonly settings: ClientSettings;
+  private readonly answerListeners: Array<(sourceRowId: number, action: string, message: Json) => Promise<void>> = [];
 
   constructor(
     private readonly db: Db,
@@ -142,9 +143,19 @@ export class DciClient {
     return { message: this.cipher.decryptJson<M>(row.responseEncrypted!, answerContext(sourceRowId, transactionId)), answeredBy: row.answeredBy as 'callback' | 'poll' };
   }
 
-  /** Stores an answer that came by callback; false when the transaction was already answered. */
-  storeAnswer(sourceRowId: number, transactionId: string, message: Json, by: 'callback' | 'poll'): Promise<boolean> {
-    return pending.answer(this.db, sourceRowId, transactionId, { answeredBy: by, status: 'answered', responseEncrypted: this.cipher.encryptJson(message, answerContext(sourceRowId, transactionId)) });
+  /** Called once per answered transaction, whether the answer came by callback or by poll. */
+  onAnswer(listener: (sourceRowId: number, action: string, message: Json) => Promise<void>): void {
+    this.answerListeners.push(listener);
+  }
+
+  /** Stores an answer (callback or poll); false when the transaction was already answered. */
+  async storeAnswer(sourceRowId: number, transactionId: string, message: Json, by: 'callback' | 'poll'): Promise<boolean> {
+    const stored = await pending.answer(this.db, sourceRowId, transactionId, { answeredBy: by, status: 'answered', responseEncrypted: this.cipher.encryptJson(message, answerContext(sourceRowId, transactionId)) });
+    if (stored) {
+      const row = await pending.findPending(this.db, sourceRowId, transactionId);
+      for (const listener of this.answerListeners) await listener(sourceRowId, row?.action ?? '', message);
+    }
+    return stored;
   }
 
   /** Checks a message against a registry's schema (the callback routes use it too). */
@@ -206,7 +217,7 @@ export class DciClient {
       if (answer.status === 401 && source.view.authType === 'oauth2' && !refreshed) {
         // The token expired or was revoked: one fresh token, same attempt count.
         refreshed = true;
-        this.tokens.forget(source.rowId);
+        this.tokens.forget(source.view.id);
         attempt -= 1;
         continue;
       }

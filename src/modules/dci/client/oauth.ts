@@ -12,22 +12,22 @@ interface CachedToken {
  * 401 so the next call fetches a fresh one.
  */
 export class TokenCache {
-  private readonly tokens = new Map<number, CachedToken>();
-  private readonly inflight = new Map<number, Promise<string>>();
+  private readonly tokens = new Map<string, CachedToken>();
+  private readonly inflight = new Map<string, Promise<string>>();
 
   async token(source: ResolvedSource): Promise<string> {
-    const cached = this.tokens.get(source.rowId);
+    const cached = this.tokens.get(source.view.id);
     if (cached && cached.expiresAt > Date.now()) return cached.token;
-    let pending = this.inflight.get(source.rowId);
+    let pending = this.inflight.get(source.view.id);
     if (!pending) {
-      pending = this.fetch(source).finally(() => this.inflight.delete(source.rowId));
-      this.inflight.set(source.rowId, pending);
+      pending = this.fetch(source).finally(() => this.inflight.delete(source.view.id));
+      this.inflight.set(source.view.id, pending);
     }
     return pending;
   }
 
-  forget(sourceRowId: number): void {
-    this.tokens.delete(sourceRowId);
+  forget(sourceId: string): void {
+    this.tokens.delete(sourceId);
   }
 
   private async fetch(source: ResolvedSource): Promise<string> {
@@ -43,7 +43,7 @@ export class TokenCache {
     if (answer.status !== 200 || typeof grant?.access_token !== 'string') throw new DciCallError('auth', `The token endpoint gave no access token (HTTP ${answer.status})`, answer.status);
     const lifetime = Number(grant.expires_in ?? 300);
     const seconds = Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300;
-    this.tokens.set(source.rowId, { token: grant.access_token, expiresAt: Date.now() + Math.max(5, seconds - 60) * 1000 });
+    this.tokens.set(source.view.id, { token: grant.access_token, expiresAt: Date.now() + Math.max(5, seconds - 60) * 1000 });
     return grant.access_token;
   }
 }

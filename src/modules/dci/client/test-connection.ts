@@ -45,7 +45,7 @@ export async function testConnection(code: string, sources: DciDataSourceService
   }
   if (view.authType === 'oauth2') {
     try {
-      client.tokens.forget(source.rowId);
+      client.tokens.forget(source.view.id);
       await client.tokens.token(source);
       steps.push({ step: 'auth', ok: true, message: 'OAuth 2.0 token obtained' });
     } catch (error) {

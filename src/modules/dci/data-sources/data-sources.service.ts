@@ -119,13 +119,11 @@ export interface ResolvedSource {
 }
 
 const CODE = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-const CACHE_MS = 5_000;
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
 export class DciDataSourceService {
   /** The registries' public keys (registered or JWKS URL), looked up by their receiver id. */
   readonly keys: KeyResolver;
-  private readonly cache = new Map<string, { at: number; source: ResolvedSource }>();
 
   constructor(private readonly db: Db, private readonly apiClients: ApiClientService, private readonly cipher: FieldCipher) {
     this.keys = new PartnerKeys(async (senderId) => {
@@ -203,7 +201,6 @@ export class DciDataSourceService {
       const after = auditOf(toView(updated));
       const secretChanged = ['clientSecret', 'bearerToken', 'signingKey'].filter((key) => (patch as Record<string, unknown>)[key] !== undefined);
       await recordAudit(tx, context, { action: 'update', entityType: 'dci-data-source', entityId: code, before, after: { ...after, ...(secretChanged.length ? { secretsChanged: secretChanged } : {}) } });
-      this.cache.delete(code);
       return toView(updated);
     });
   }
@@ -216,15 +213,11 @@ export class DciDataSourceService {
     return toView(await this.row(code));
   }
 
-  /** For the client: decrypted secrets, our signing key, URLs. Cached a few seconds. */
+  /** For the client: decrypted secrets, our signing key, URLs (read each call: a changed source applies at once). */
   async resolve(code: string): Promise<ResolvedSource> {
-    const cached = this.cache.get(code);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.source;
     const row = await this.row(code);
     if (!row.isActive) throw new AppError('conflict', `The data source ${code} is not active`);
-    const source = await this.resolveRow(row);
-    this.cache.set(code, { at: Date.now(), source });
-    return source;
+    return this.resolveRow(row);
   }
 
   async resolveByCallbackClient(clientId: string): Promise<ResolvedSource | undefined> {

@@ -298,7 +298,7 @@ export class DciSimulator {
     const found = this.transactions.get(`${client.senderId}|${String(request.attribute_value)}`);
     return {
       transaction_id: message.transaction_id, correlation_id: crypto.randomUUID(),
-      txnstatus_response: { txn_type: request.txn_type, ...(found ? { txn_status: found.response } : {}) },
+      txnstatus_response: { txn_type: request.txn_type, ...(found ? { txn_status: txnStatusForm(found.response) } : {}) },
     };
   }
 
@@ -328,6 +328,24 @@ export class DciSimulator {
     const match = this.records.find((record) => identifiersOf(record).some((identifier) => identifier.identifier_value === value));
     return { transaction_id: message.transaction_id, correlation_id: crypto.randomUUID(), disabled_response: [{ reference_id: crypto.randomUUID(), timestamp: dciTimestamp(), status: 'succ', disabled_status: match?.has_disability ? 'yes' : 'no' }] };
   }
+}
+
+/**
+ * The spec's TxnStatusResponse has `reg_records` as one object (its search form), where SearchResponse
+ * has a list: a finished search is reported with its first record per item, as the schema requires.
+ */
+function txnStatusForm(response: Json): Json {
+  if (!Array.isArray(response.search_response)) return response;
+  return {
+    ...response,
+    search_response: (response.search_response as Json[]).map((item) => {
+      const data = item.data as Json | undefined;
+      if (!data || !Array.isArray(data.reg_records)) return item;
+      const records = data.reg_records as Json[];
+      const { pagination: _pagination, ...rest } = item;
+      return records.length === 0 ? { ...rest, data: { ...data, reg_records: {} } } : { ...rest, data: { ...data, reg_records: records[0] } };
+    }),
+  };
 }
 
 function identifiersOf(record: Json): Array<{ identifier_type: string; identifier_value: string }> {
