@@ -80,6 +80,17 @@ test('screenshots of the main screens', async () => {
   await shoot(page, '08-import-report');
   await page.context().close();
 
+  const manager = await apiSession(server, 'program-manager');
+  await manager.post('/api/v2/Program', { code: 'ELDERLY', name: 'Elderly allowance', description: 'Monthly allowance for people aged 60 and over.', targetType: 'individual', currency: 'PHP', eligibilityRule: 'age >= 60' });
+  const programs = await signIn(browser, server, 'program-manager', { width: 1280, height: 800 });
+  await programs.getByRole('link', { name: 'Programs' }).click();
+  await programs.getByRole('link', { name: 'Elderly allowance' }).click();
+  await programs.getByText('Valid rule (result: bool).').waitFor();
+  await programs.getByRole('button', { name: 'How many would match?' }).click();
+  await programs.getByText(/registrants? match/).waitFor();
+  await shoot(programs, '10-program-rule-preview');
+  await programs.context().close();
+
   const tablet = await signIn(browser, server, 'registry-viewer', { width: 820, height: 1180 });
   await tablet.getByLabel('Language').selectOption('fr');
   await tablet.getByLabel('Nom', { exact: true }).fill(head.name.family);
@@ -88,5 +99,5 @@ test('screenshots of the main screens', async () => {
   await shoot(tablet, '09-tablet-french-masked');
   await tablet.context().close();
 
-  assert.ok(fs.readdirSync(outputDir).filter((name) => name.endsWith('.png')).length >= 9);
+  assert.ok(fs.readdirSync(outputDir).filter((name) => name.endsWith('.png')).length >= 10);
 });
