@@ -256,6 +256,9 @@ export async function measureDci(databaseUrl: string, options: { seconds?: numbe
     log(`  p50 ${byPredicate.p50Ms} ms, p99 ${byPredicate.p99Ms} ms over ${byPredicate.requests} requests`);
 
     log(`notify throughput: subscribe, then ${notifications} registry events in ${region}`);
+    // A run killed before its clean-up left its subscription active: end it (the triggers would record every write).
+    await client.query(`update dci_subscriptions set status = 'unsubscribe', unsubscribed_at = now()
+      where status = 'subscribe' and partner_id = (select id from dci_partners where sender_id = $1)`, [SENDER_ID]);
     const subscribeMessage = {
       transaction_id: crypto.randomUUID(),
       subscribe_request: [{ reference_id: 'bench', timestamp: new Date().toISOString(), subscribe_criteria: {
