@@ -263,6 +263,8 @@ export async function measureDci(databaseUrl: string, options: { seconds?: numbe
       transaction_id: crypto.randomUUID(),
       subscribe_request: [{ reference_id: 'bench', timestamp: new Date().toISOString(), subscribe_criteria: {
         reg_event_type: 'REGISTER', notify_record_type: 'Member', filter_type: 'predicate',
+        // Ends by itself 15 minutes on, even if this run is killed before its clean-up.
+        frequency: { start_time: new Date().toISOString(), end_time: new Date(Date.now() + 15 * 60_000).toISOString(), frequency: '* * * * *' },
         filter: [{ seq_num: 1, expression1: { attribute_name: 'area', operator: 'eq', attribute_value: region } }],
       } }],
     };
