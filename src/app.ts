@@ -36,6 +36,8 @@ import { IMPORT_JOB, ImportService } from './modules/bulk-data/import/import.ser
 import { LocalKeyProvider, resolveKek, type KeyProvider } from './platform/crypto/key-provider.js';
 import { KeyRing } from './platform/crypto/key-ring.js';
 import { REENCRYPT_JOB, ReencryptionService } from './platform/privacy/reencryption.js';
+import { REINDEX_JOB, ReindexService } from './platform/privacy/reindex.js';
+import { registryReindexTargets } from './modules/registry/reindex.repository.js';
 import { RegistryEncryption } from './modules/registry/registry.encryption.js';
 import { registryReencryptionTargets } from './modules/registry/reencryption.repository.js';
 import { ImportMappingService } from './modules/bulk-data/import/import-mappings.service.js';
@@ -68,6 +70,8 @@ export interface Services {
 export interface EncryptionServices {
   keyRing: KeyRing;
   reencryption: ReencryptionService;
+  /** Blind-index key rotation: recomputes every index under the new key, then retires the old one. */
+  reindex: ReindexService;
 }
 
 export interface System {
@@ -144,6 +148,8 @@ export async function createSystem(config: Config, options: { database?: Databas
   jobs.register(IMPORT_JOB, imports.runJob.bind(imports));
   const reencryption = new ReencryptionService(db, keyRing, registryReencryptionTargets(registryEncryption));
   jobs.register(REENCRYPT_JOB, reencryption.runJob.bind(reencryption));
+  const reindex = new ReindexService(db, keyRing, registryReindexTargets(registryEncryption, () => keyRing.blindIndex().writingVersion));
+  jobs.register(REINDEX_JOB, reindex.runJob.bind(reindex));
   const programs = createPrograms({ db, rules, codes: vocabularies, areas, access: registry.access, jobs, publicUrl: config.publicUrl, paymentsHttpUrl: config.paymentsHttpUrl });
   const dciAsync = createDciAsync(dci, { db, keyRing, apiClients, registry, release, vocabularies, jobs, logger: logger.child({ component: 'dci' }) }, {
     prefix: config.dci.prefix, senderId: config.dci.senderId, publicUrl: config.publicUrl, callbackTtlSeconds: config.dciCallbacks.ttlSeconds,
@@ -195,7 +201,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   });
 
   return {
-    config, logger, database, keys, encryption: { keyRing, reencryption }, services, dci, dciAsync, dciClients, programs, jobs, http,
+    config, logger, database, keys, encryption: { keyRing, reencryption, reindex }, services, dci, dciAsync, dciClients, programs, jobs, http,
     close: async () => {
       await http.close();
       await jobs.stop(config.shutdownGraceMs);

@@ -8,6 +8,7 @@ import { DEFAULT_KEK_FILE, EncryptionKeyError, LocalKeyProvider, generateKekText
 import { findJob } from '../platform/jobs/job-queue.js';
 import { JobRunner } from '../platform/jobs/job-runner.js';
 import { REENCRYPT_JOB } from '../platform/privacy/reencryption.js';
+import { REINDEX_JOB } from '../platform/privacy/reindex.js';
 import { runCommand } from './users.js';
 
 // The keys of encryption at rest (see platform/crypto): rotating the data key, rewriting old
@@ -46,6 +47,29 @@ export async function keysReencrypt(system: System, options: { run?: boolean; js
     return `Re-encryption job ${job.id} succeeded: ${result.rewritten} rows rewritten under data key version ${result.version}.`;
   }
   return `Re-encryption job ${job.id} is ${finished.state}${finished.error ? `: ${finished.error}` : ' (another process runs it)'}.`;
+}
+
+/**
+ * `keys rotate-index-key`: a new blind-index root key writes from now on; lookups try the old and
+ * the new index until the `privacy.reindex` job (queued here; `--run` runs it here and now) has
+ * recomputed every identifier and phone index and retired the old key.
+ */
+export async function keysRotateIndexKey(system: System, options: { run?: boolean; json?: boolean }): Promise<string> {
+  const { version, job } = await system.encryption.reindex.rotate('cli');
+  await recordAudit(system.database.db, cli(), { action: 'rotate-index-key', entityType: 'encryption-key', entityId: `index-v${version}`, after: { purpose: 'index', version, jobId: job.id } });
+  if (!options.run) {
+    if (options.json) return JSON.stringify({ version, jobId: job.id, state: job.state });
+    return `New blind-index key version ${version}; lookups try the old and the new index meanwhile. Re-index job ${job.id} queued: a server with job workers runs it (GET /api/v2/Job/${job.id}), or \`commonweal keys rotate-index-key --run\` runs the next one here.`;
+  }
+  const runner = new JobRunner({ db: system.database.db, concurrency: 1, pollIntervalMs: 500, leaseSeconds: system.config.jobLeaseSeconds });
+  runner.register(REINDEX_JOB, system.encryption.reindex.runJob.bind(system.encryption.reindex));
+  await runner.drain();
+  const finished = (await findJob(system.database.db, job.id))!;
+  if (options.json) return JSON.stringify({ version, jobId: job.id, state: finished.state, result: finished.result, error: finished.error });
+  const result = finished.result as { rewritten: number; retired: number } | null;
+  return finished.state === 'succeeded'
+    ? `Blind-index key version ${version}: ${result!.rewritten} rows re-indexed, ${result!.retired} older key(s) retired.`
+    : `Re-index job ${job.id} is ${finished.state}${finished.error ? `: ${finished.error}` : ''}.`;
 }
 
 export interface RotateKekOptions {
@@ -97,4 +121,5 @@ export async function keysRotateKek(system: System, options: RotateKekOptions): 
 
 export const keysRotateDataKeyCommand = (config: Config, options: { json?: boolean }) => runCommand(config, (system) => keysRotateDataKey(system, options));
 export const keysReencryptCommand = (config: Config, options: { run?: boolean; json?: boolean }) => runCommand(config, (system) => keysReencrypt(system, options));
+export const keysRotateIndexKeyCommand = (config: Config, options: { run?: boolean; json?: boolean }) => runCommand(config, (system) => keysRotateIndexKey(system, options));
 export const keysRotateKekCommand = (config: Config, options: RotateKekOptions) => runCommand(config, (system) => keysRotateKek(system, options));

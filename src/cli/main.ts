@@ -9,7 +9,7 @@ import { auditExportCommand, auditSealCommand, auditVerifyCommand, type AuditExp
 import { userCreateCommand, userListCommand, userSetActiveCommand, userSetPasswordCommand, userSetRolesCommand, userUnlockCommand, type UserCreateOptions } from './users.js';
 import { clientRotateSecretCommand, clientUpdateCommand, type ClientUpdateOptions } from './client-admin.js';
 import { keysListCommand, keysRetireCommand, keysRotateCommand } from './keys.js';
-import { keysReencryptCommand, keysRotateDataKeyCommand, keysRotateKekCommand, type RotateKekOptions } from './data-keys.js';
+import { keysReencryptCommand, keysRotateDataKeyCommand, keysRotateIndexKeyCommand, keysRotateKekCommand, type RotateKekOptions } from './data-keys.js';
 import { exportCommand, type ExportCommandOptions } from './export.js';
 import { dciPartnerCreateCommand, dciPartnerListCommand, dciPartnerUpdateCommand, type DciPartnerOptions } from './dci.js';
 import { dciSourceCreateCommand, dciSourceListCommand, dciSourceTestCommand, dciSourceUpdateCommand, type DciSourceOptions } from './dci-sources.js';
@@ -120,6 +120,9 @@ keys.command('reencrypt').description('Queue the background job rewriting every 
   .option('--run', 'run the job in this process now instead of leaving it to a server')
   .option('--json', 'print JSON')
   .action(async (options: { run?: boolean; json?: boolean }) => keysReencryptCommand(loadConfig(), options));
+keys.command('rotate-index-key').description('New blind-index key: lookups keep working while a background job recomputes every index, then the old key is retired')
+  .option('--run', 'run the re-index job here and now (waits for other servers to pick up the key)').option('--json', 'print JSON')
+  .action(async (options: { run?: boolean; json?: boolean }) => keysRotateIndexKeyCommand(loadConfig(), options));
 keys.command('rotate-kek').description('Rewrap the data keys under a new key-encryption key (the data itself is not rewritten)')
   .requiredOption('--new-kek-file <file>', 'file holding the new KEK (base64 of 32 bytes)')
   .option('--generate', 'first write a new random KEK into that file (mode 0600; it must not exist)')

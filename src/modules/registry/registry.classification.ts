@@ -90,6 +90,8 @@ const NOTES = `
 - **Exact search on encrypted fields.** Identifier values (with their type) and phone numbers (E.164)
   get HMAC-SHA256 blind indexes under keys derived with HKDF from a separate index key: lookups by
   identifier, the \`phone\` search, bulk matching and the uniqueness of live identifiers use them.
+  \`keys rotate-index-key\` replaces the index key without downtime (lookups try old and new
+  indexes while a background job recomputes them, then the old key is retired).
 - **Audit log.** Restricted values never enter the audit log in clear: identifiers and phone numbers
   appear as \`hmac:\` and the first 16 characters of their blind index, addresses with masked lines and
   a keyed digest. (Entries written before encryption at rest was introduced are kept unchanged: the

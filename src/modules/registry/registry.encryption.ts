@@ -74,6 +74,11 @@ export class RegistryEncryption implements AuditDigests {
     return this.index.compute(IDENTIFIER_INDEX, `${idType}\u0000${value.normalize('NFC')}`);
   }
 
+  /** Every index an identifier may be stored under: more than one while the index key is rotated. */
+  identifierIndexes(idType: string, value: string): string[] {
+    return this.index.computeAll(IDENTIFIER_INDEX, `${idType}\u0000${value.normalize('NFC')}`);
+  }
+
   /** The stored columns of an identifier value: ciphertext bound to its registrant and type, and its index. */
   encryptIdentifier(registrantId: number, idType: string, value: string): { value: null; valueEncrypted: string; valueIndex: string } {
     return {
@@ -95,6 +100,11 @@ export class RegistryEncryption implements AuditDigests {
   /** The blind index of a phone number in E.164 (as phones are stored). */
   phoneIndex(e164: string): string {
     return this.index.compute(PHONE_INDEX, e164);
+  }
+
+  /** Every index a phone number may be stored under: more than one while the index key is rotated. */
+  phoneIndexes(e164: string): string[] {
+    return this.index.computeAll(PHONE_INDEX, e164);
   }
 
   /**

@@ -38,7 +38,8 @@ export async function contactsOf(rows: RegistrantRow[], encryption: RegistryEncr
  * encryption at rest and not yet converted, by its plaintext (an index probe on a shrinking index).
  */
 export function identifierValueIs(idType: string, value: string, encryption: RegistryEncryption): SQL {
-  return or(eq(identifiers.valueIndex, encryption.identifierIndex(idType, value)), eq(identifiers.value, value))!;
+  // Every active index key's index: while the index key is rotated a row may hold either.
+  return or(inArray(identifiers.valueIndex, encryption.identifierIndexes(idType, value)), eq(identifiers.value, value))!;
 }
 
 // The hot reads (a registrant by UUID or identifier, and what its view lists) are prepared once
@@ -79,10 +80,11 @@ export async function findRegistrantByIdentifier(db: Queryable, idType: string, 
     .innerJoin(registrants, eq(registrants.id, identifiers.registrantId))
     .where(and(
       eq(identifiers.idType, parameters.idType as string), sql`${identifiers.isValid}`,
-      or(eq(identifiers.valueIndex, parameters.valueIndex as string), eq(identifiers.value, parameters.value as string)),
+      // Every active index key's index (one array parameter; several while the index key is rotated).
+      or(sql`${identifiers.valueIndex} = any(${parameters.valueIndex}::text[])`, eq(identifiers.value, parameters.value as string)),
       withKind ? eq(registrants.kind, parameters.kind as RegistrantKind) : undefined,
     ));
-  const values = { idType, valueIndex: encryption.identifierIndex(idType, value), value, kind };
+  const values = { idType, valueIndex: `{${encryption.identifierIndexes(idType, value).join(',')}}`, value, kind };
   const placeholders = { idType: sql.placeholder('idType'), valueIndex: sql.placeholder('valueIndex'), value: sql.placeholder('value'), kind: kindParameter };
   const query = prepared(db, kind ? 'registrant_by_identifier_kind' : 'registrant_by_identifier', (root) => byIdentifier(root, placeholders, kind !== undefined)
     .prepare(kind ? 'cw_registrant_by_identifier_kind' : 'cw_registrant_by_identifier'));

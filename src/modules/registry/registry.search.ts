@@ -250,7 +250,8 @@ export class RegistrySearch {
     } catch {
       throw unknownParameter('phone', this.storage.defaultPhoneRegion ? 'is not a valid phone number' : 'is not a valid phone number in international format (+country code)');
     }
-    return sql`${registrants.phoneIndexes} @> array[${this.storage.encryption.phoneIndex(e164)}]::text[]`;
+    // Overlap with every active index key's index (more than one while the index key is rotated).
+    return sql`${registrants.phoneIndexes} && ${`{${this.storage.encryption.phoneIndexes(e164).join(',')}}`}::text[]`;
   }
 
   /**

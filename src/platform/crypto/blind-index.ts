@@ -31,3 +31,37 @@ export class BlindIndex {
     return key;
   }
 }
+
+/**
+ * Blind indexes under several root-key versions, for rotating the root without downtime: the
+ * newest active version writes; every active version is looked up, so a value indexed under the
+ * old key is still found while the `privacy.reindex` job recomputes it. Version 1 indexes are bare
+ * (as before rotation existed); later versions carry `k<version>.` so a row's version shows.
+ */
+export class VersionedBlindIndex {
+  private readonly newest: number;
+
+  constructor(private readonly versions: ReadonlyMap<number, BlindIndex>) {
+    if (versions.size === 0) throw new Error('No blind-index key is active');
+    this.newest = Math.max(...versions.keys());
+  }
+
+  /** The version new indexes are written with. */
+  get writingVersion(): number {
+    return this.newest;
+  }
+
+  /** The index written for a value now (newest key). */
+  compute(purpose: string, normalisedValue: string): string {
+    return indexWithVersion(this.newest, this.versions.get(this.newest)!.compute(purpose, normalisedValue));
+  }
+
+  /** Every index the value may be stored under while a rotation runs (the newest first). */
+  computeAll(purpose: string, normalisedValue: string): string[] {
+    return [...this.versions.keys()].sort((a, b) => b - a).map((version) => indexWithVersion(version, this.versions.get(version)!.compute(purpose, normalisedValue)));
+  }
+}
+
+/** `k<version>.` before indexes of root-key versions after the first. */
+export const indexVersionPrefix = (version: number): string => (version === 1 ? '' : `k${version}.`);
+const indexWithVersion = (version: number, index: string): string => `${indexVersionPrefix(version)}${index}`;

@@ -1,6 +1,7 @@
 import { integer, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
-export type EncryptionKeyPurpose = 'data' | 'index';
+/** `index-retired`: a blind-index root replaced by a rotation (kept, no longer used for lookups). */
+export type EncryptionKeyPurpose = 'data' | 'index' | 'index-retired';
 
 /**
  * Keys for encryption at rest, each stored wrapped (encrypted) by the key-encryption key, which

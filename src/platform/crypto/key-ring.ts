@@ -3,13 +3,14 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../database/database.js';
 import { encryptionKeys, type EncryptionKeyPurpose } from './encryption-keys.tables.js';
 import { UnknownKeyVersionError, type DataKeySource } from './field-cipher.js';
-import { BlindIndex } from './blind-index.js';
+import { BlindIndex, VersionedBlindIndex } from './blind-index.js';
 import { EncryptionKeyError, type KeyProvider } from './key-provider.js';
 
 type KeyRow = typeof encryptionKeys.$inferSelect;
 
 const KEY_BYTES = 32;
-const wrapContext = (purpose: EncryptionKeyPurpose, version: number) => `commonweal:${purpose}:${version}`;
+// A retired index key keeps the context it was wrapped under.
+const wrapContext = (purpose: EncryptionKeyPurpose, version: number) => `commonweal:${purpose === 'index-retired' ? 'index' : purpose}:${version}`;
 
 /**
  * The unwrapped keys of this process: every data-key version (the newest writes, all of them
@@ -21,7 +22,9 @@ export class KeyRing implements DataKeySource {
   private readonly dataKeys = new Map<number, Buffer>();
   private newest = 0;
   private indexRoot: Buffer | undefined;
-  private index: BlindIndex | undefined;
+  /** Active blind-index root keys by version (more than one only while a rotation runs). */
+  private readonly indexKeys = new Map<number, BlindIndex>();
+  private index: VersionedBlindIndex | undefined;
   private lastRefresh = 0;
   private refreshing: Promise<void> | undefined;
 
@@ -46,6 +49,7 @@ export class KeyRing implements DataKeySource {
     this.dataKeys.clear();
     this.newest = 0;
     this.indexRoot = undefined;
+    this.indexKeys.clear();
     this.index = undefined;
     await this.initialise();
   }
@@ -87,9 +91,31 @@ export class KeyRing implements DataKeySource {
     return this.indexRoot!;
   }
 
-  /** Blind indexes under the root key of this database. */
-  blindIndex(): BlindIndex {
+  /** Blind indexes under the active root keys of this database (the newest writes). */
+  blindIndex(): VersionedBlindIndex {
     return this.index!;
+  }
+
+  /**
+   * `keys rotate-index-key`: creates blind-index root version N+1, which writes from now on (in
+   * other processes within the refresh interval); lookups try every active version until the
+   * `privacy.reindex` job has recomputed every index and retired the older ones.
+   */
+  async rotateIndexKey(): Promise<number> {
+    const [latest] = await this.db.select({ version: sql<number>`coalesce(max(${encryptionKeys.version}), 0)::int` }).from(encryptionKeys)
+      .where(sql`${encryptionKeys.purpose} in ('index', 'index-retired')`);
+    const version = Number(latest?.version ?? 0) + 1;
+    await this.db.insert(encryptionKeys).values({ purpose: 'index', version, wrappedKey: await this.provider.wrap(crypto.randomBytes(KEY_BYTES), wrapContext('index', version)), kekId: this.provider.id });
+    await this.refresh();
+    return version;
+  }
+
+  /** Retires the blind-index root keys older than `version` (kept wrapped, for audit digests they made); lookups stop trying them. */
+  async retireIndexKeysBefore(version: number): Promise<number> {
+    const retired = await this.db.update(encryptionKeys).set({ purpose: 'index-retired' })
+      .where(and(eq(encryptionKeys.purpose, 'index'), sql`${encryptionKeys.version} < ${version}`)).returning({ version: encryptionKeys.version });
+    await this.refresh();
+    return retired.length;
   }
 
   /** Loads data keys created since the last look (by this or another process). */
@@ -98,7 +124,11 @@ export class KeyRing implements DataKeySource {
       try {
         const rows = await this.db.select().from(encryptionKeys)
           .where(and(eq(encryptionKeys.purpose, 'data'), gt(encryptionKeys.version, this.newest))).orderBy(asc(encryptionKeys.version));
-        await this.load(rows);
+        // Blind-index keys: the active set, which a rotation grows and a retirement shrinks.
+        const indexRows = await this.db.select().from(encryptionKeys).where(eq(encryptionKeys.purpose, 'index'));
+        const active = new Set(indexRows.map((row) => row.version));
+        for (const version of [...this.indexKeys.keys()]) if (!active.has(version)) this.indexKeys.delete(version);
+        await this.load([...rows, ...indexRows.filter((row) => !this.indexKeys.has(row.version))]);
         this.lastRefresh = Date.now();
       } finally {
         this.refreshing = undefined;
@@ -168,17 +198,18 @@ export class KeyRing implements DataKeySource {
   private async load(rows: KeyRow[]): Promise<void> {
     for (const row of rows) {
       if (row.kekId !== this.provider.id) throw this.wrongKek(row);
+      if (row.purpose === 'index-retired') continue;
       const key = await this.provider.unwrap(row.wrappedKey, wrapContext(row.purpose, row.version));
       if (key.length !== KEY_BYTES) throw new EncryptionKeyError(`The ${row.purpose} key version ${row.version} is not ${KEY_BYTES} bytes`);
       if (row.purpose === 'index') {
-        this.indexRoot = key;
-        this.index = new BlindIndex(key);
-      }
-      else {
+        this.indexKeys.set(row.version, new BlindIndex(key));
+        if (row.version === Math.max(...this.indexKeys.keys())) this.indexRoot = key;
+      } else if (row.purpose === 'data') {
         this.dataKeys.set(row.version, key);
         this.newest = Math.max(this.newest, row.version);
       }
     }
+    if (this.indexKeys.size > 0) this.index = new VersionedBlindIndex(this.indexKeys);
     if (!this.indexRoot || this.newest === 0) throw new EncryptionKeyError('The encryption_keys table lacks a data key or the blind-index key');
   }
 

@@ -90,7 +90,7 @@ describe('Import: area scoping and the problem report', () => {
     assert.match(at(6).reason, /household-id\|HH\*+-77/);
 
     const stored = await system.testDatabase.db.execute(rawSql`select coalesce(value, '') || ' ' || reason as text from import_row_problems`);
-    const text = JSON.stringify(stored.rows);
+    const text = JSON.stringify(stored);
     for (const secret of ['AB400001', 'ab-4', '+63 1', 'HH-SECRET-77']) assert.ok(!text.includes(secret), `the raw column must not hold ${secret}`);
   });
 });

@@ -70,7 +70,8 @@ export interface ExistingIdentifier { idType: string; value: string; registrantI
  */
 export async function findLiveIdentifiersBulk(db: Queryable, pairs: Array<{ idType: string; value: string }>, encryption: RegistryEncryption): Promise<ExistingIdentifier[]> {
   if (pairs.length === 0) return [];
-  const keyed = pairs.map(({ idType, value }) => ({ idType, value, valueIndex: encryption.identifierIndex(idType, value) }));
+  // One probe per active index key (several while the index key is rotated).
+  const keyed = pairs.flatMap(({ idType, value }) => encryption.identifierIndexes(idType, value).map((valueIndex) => ({ idType, value, valueIndex })));
   const rows = await queryRows<{ id_type: string; value: string; registrant_id: number; kind: RegistrantKind; uuid: string }>(db, sql`
     with p as (select * from jsonb_to_recordset(${JSON.stringify(keyed)}::jsonb) as p("idType" text, value text, "valueIndex" text))
     select p."idType" as id_type, p.value, i.registrant_id, r.kind, r.uuid
