@@ -157,6 +157,12 @@ export async function createSystem(config: Config, options: { database?: Databas
     pollIntervalMs: config.dciCallbacks.pollIntervalMs, callbackTimeoutMs: config.dciCallbacks.timeoutMs, privateNetworkHosts: config.dciCallbacks.privateNetworkHosts,
   });
   const dciClients = createDciClients(dci, { db, keyRing, apiClients, registry, jobs, logger: logger.child({ component: 'dci-client' }) }, { prefix: config.dci.prefix });
+  // Programs get the IBR duplicate check once an active IBR data source (ibr_main) exists.
+  const plugIbr = async () => {
+    if ((await dciClients.sources.list({ registryType: 'IBR' })).some((source) => source.isActive && source.code === 'ibr_main')) programs.enrolment.useIbrClient(dciClients.ibr);
+  };
+  dciClients.sources.onSaved(plugIbr);
+  await plugIbr();
   // Rows written before encryption at rest (an upgraded database) are converted in the background.
   if (await reencryption.legacyRowsPresent()) {
     const { job } = await reencryption.enqueue('system');

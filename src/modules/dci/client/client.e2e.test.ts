@@ -7,7 +7,7 @@ import { searchMessage } from './search.js';
 import { DciCallError } from './transport.js';
 import { wireSimulator } from './client.test-support.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 describe('DCI client against the reference CRVS over real HTTP', () => {
   let system: TestSystem;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { JWK } from 'jose';
-import type { TestSystem } from '../../../test-support/test-system.js';
+import type { System } from '../../../app.js';
 import { systemActor } from '../../../platform/auth/access-tokens.js';
 import { DciSimulator, type SimKind } from '../simulators/sim-server.js';
 
@@ -10,7 +10,7 @@ export const OUR_SENDER = 'commonweal.test';
  * A reference registry wired to a running test system: the simulator knows our OAuth client and
  * our public keys; our data source knows its URL, keys and OAuth client, and has callback credentials.
  */
-export async function wireSimulator(system: TestSystem, kind: SimKind, ourUrl: string, code = `${kind}_main`): Promise<DciSimulator> {
+export async function wireSimulator(system: System, kind: SimKind, ourUrl: string, code = `${kind}_main`): Promise<DciSimulator> {
   const clientSecret = crypto.randomBytes(16).toString('hex');
   const context = { actor: systemActor('test') };
   const ourKeys = system.dci.keys.jwks().keys.filter((key) => key.use === 'sig') as JWK[];

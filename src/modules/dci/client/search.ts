@@ -82,7 +82,8 @@ export function searchItems(message: Json): SearchResultItem[] {
       referenceId: String(item.reference_id), status: String(item.status),
       ...(item.status_reason_code ? { reasonCode: String(item.status_reason_code) } : {}),
       ...(item.status_reason_message ? { reasonMessage: String(item.status_reason_message) } : {}),
-      records: Array.isArray(records) ? (records as Json[]) : records && typeof records === 'object' ? [records as Json] : [],
+      // A list, or one object (some specs' form); an empty object is no record.
+      records: Array.isArray(records) ? (records as Json[]) : records && typeof records === 'object' && Object.keys(records).length > 0 ? [records as Json] : [],
       ...(data ? { data } : {}),
     };
   });

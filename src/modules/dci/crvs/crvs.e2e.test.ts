@@ -5,7 +5,6 @@ import { systemActor } from '../../../platform/auth/access-tokens.js';
 import type { DciSimulator } from '../simulators/sim-server.js';
 import { wireSimulator } from '../client/client.test-support.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const context = { actor: systemActor('test') };
 
 describe('CRVS service against the reference CRVS over real HTTP', () => {

@@ -124,6 +124,16 @@ const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 export class DciDataSourceService {
   /** The registries' public keys (registered or JWKS URL), looked up by their receiver id. */
   readonly keys: KeyResolver;
+  private readonly savedListeners: Array<() => Promise<void>> = [];
+
+  /** Called after a data source is created or changed (e.g. to plug the IBR check into programs). */
+  onSaved(listener: () => Promise<void>): void {
+    this.savedListeners.push(listener);
+  }
+
+  private async saved(): Promise<void> {
+    for (const listener of this.savedListeners) await listener();
+  }
 
   constructor(private readonly db: Db, private readonly apiClients: ApiClientService, private readonly cipher: FieldCipher) {
     this.keys = new PartnerKeys(async (senderId) => {
@@ -138,7 +148,7 @@ export class DciDataSourceService {
     if (!CODE.test(input.code)) problems.push({ path: '/code', message: 'must be lower-case letters, digits, _ . - (up to 64)' });
     if (problems.length > 0) throw AppError.validation('The data source is not valid', problems);
     if (await repository.findSourceByCode(this.db, input.code)) throw new AppError('conflict', `A data source with code ${input.code} exists`);
-    return this.db.transaction(async (tx) => {
+    const created = await this.db.transaction(async (tx) => {
       let callbackClientId = input.callbackClientId ?? null;
       let callbackClientSecret: string | undefined;
       if (input.createCallbackClient) {
@@ -160,6 +170,8 @@ export class DciDataSourceService {
       await recordAudit(tx, context, { action: 'create', entityType: 'dci-data-source', entityId: input.code, after: auditOf(view) });
       return callbackClientSecret ? { ...view, callbackClientSecret } : view;
     });
+    await this.saved();
+    return created;
   }
 
   async update(context: RequestContext, code: string, expectedVersion: number, patch: DataSourceSettings): Promise<DataSourceView> {
@@ -194,7 +206,7 @@ export class DciDataSourceService {
       ...(patch.isActive !== undefined ? { isActive: patch.isActive } : {}),
       secretsEncrypted: this.encryptSecrets(row.uuid, nextSecrets),
     };
-    return this.db.transaction(async (tx) => {
+    const changed = await this.db.transaction(async (tx) => {
       const updated = await repository.updateSource(tx, row.id, expectedVersion, values);
       if (!updated) throw new AppError('precondition_failed', 'This data source was changed meanwhile; read it again');
       const before = auditOf(toView(row));
@@ -203,6 +215,8 @@ export class DciDataSourceService {
       await recordAudit(tx, context, { action: 'update', entityType: 'dci-data-source', entityId: code, before, after: { ...after, ...(secretChanged.length ? { secretsChanged: secretChanged } : {}) } });
       return toView(updated);
     });
+    await this.saved();
+    return changed;
   }
 
   async list(filter: { registryType?: string } = {}): Promise<DataSourceView[]> {

@@ -31,7 +31,14 @@ export interface DisabilityStatus {
  * eligibility rules can use `disability` and `custom.wgScores`.
  */
 export class DrService {
-  constructor(private readonly db: Db, private readonly clients: DciClients, private readonly registry: RegistryService, private readonly code = 'dr_main') {}
+  constructor(
+    private readonly db: Db,
+    private readonly clients: DciClients,
+    private readonly registry: RegistryService,
+    private readonly code = 'dr_main',
+    /** A custom field (object) defined by the deployment to hold the WG scores; none = scores not stored. */
+    private readonly options: { scoresCustomField?: string } = {},
+  ) {}
 
   async statusByIdentifier(idType: string, value: string): Promise<DisabilityStatus | null> {
     const item = await this.clients.search.byIdentifier(this.code, idType, value);
@@ -96,9 +103,11 @@ export class DrService {
     if (!status) return 'unknown';
     const individual: IndividualView = await this.registry.getIndividual(context, registrantUuid);
     const disability = { hasDisability: status.hasDisability, types: status.disabilityTypes };
-    const same = JSON.stringify(individual.disability) === JSON.stringify(disability) && JSON.stringify(individual.custom?.wgScores ?? null) === JSON.stringify(status.functionalScores);
-    if (same) return 'unchanged';
-    await this.registry.updateIndividual(context, registrantUuid, { disability, custom: { ...individual.custom, wgScores: status.functionalScores } }, individual.version);
+    const scoresChanged = this.options.scoresCustomField !== undefined && JSON.stringify(individual.custom?.[this.options.scoresCustomField] ?? null) !== JSON.stringify(status.functionalScores);
+    if (JSON.stringify(individual.disability) === JSON.stringify(disability) && !scoresChanged) return 'unchanged';
+    // Scores go to a custom field only where the deployment defined one for them (custom fields are declared).
+    const custom = this.options.scoresCustomField ? { custom: { ...individual.custom, [this.options.scoresCustomField]: status.functionalScores } } : {};
+    await this.registry.updateIndividual(context, registrantUuid, { disability, ...custom }, individual.version);
     return 'updated';
   }
 }

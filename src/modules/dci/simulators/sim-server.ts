@@ -269,7 +269,8 @@ export class DciSimulator {
       const shown = this.options.kind === 'ibr' ? matches.map(beneficiaryRecord) : matches;
       return {
         reference_id: item.reference_id, timestamp: dciTimestamp(), status: 'succ',
-        data: { version: '1.0.0', reg_type: REG_TYPE[this.options.kind], reg_record_type: 'Person', reg_records: shown },
+        // The DR spec of this revision has reg_records as one object (a list only in its newer revision).
+        data: { version: '1.0.0', reg_type: REG_TYPE[this.options.kind], reg_record_type: 'Person', reg_records: this.options.kind === 'dr' ? (shown[0] ?? {}) : shown },
         pagination: { page_size: Math.max(shown.length, 1), page_number: 1, total_count: shown.length },
       };
     });
