@@ -132,7 +132,7 @@ export async function createSystem(config: Config, options: { database?: Databas
   const sessions = new SessionService(db);
   const exports = new ExportService(db, registry.search, release);
   const imports = new ImportService(db, registry, new ImportMappingService(db, vocabularies));
-  const rules = new RuleService(db, { codes: vocabularies, areas, query: new RegistryRuleQuery(db, registry), encryption: registryEncryption });
+  const rules = new RuleService(db, { codes: vocabularies, areas, query: new RegistryRuleQuery(db, registry, registryEncryption), encryption: registryEncryption });
   await rules.installStandardVariables();
   const services: Services = { apiClients, users, sessions, vocabularies, areas, registry, consents, release, bundles, exports, imports, rules };
   const dci = await createDci({ db, config, signingKeys: keys, keyRing, apiClients, areas, registry, release, vocabularies });
