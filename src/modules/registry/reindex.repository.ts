@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Queryable } from '../../platform/database/database.js';
+import { queryRows } from '../../platform/database/database.js';
 import { indexVersionPrefix } from '../../platform/crypto/blind-index.js';
 import type { ReindexTarget } from '../../platform/privacy/reindex.js';
 import type { Phone } from './registry.tables.js';
