@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { httpErrorsOf } from '../protocol/index.js';
+import { AppError, httpStatusOf } from '../../../platform/errors.js';
 import { CALLBACK_MESSAGES, type DciCallbacks } from './callbacks.js';
 
 /** Where registries call us back: `{prefix}/client/registry/{on-search|on-subscribe|on-unsubscribe|notify|txn/on-status}`. */
@@ -14,7 +15,7 @@ export function dciCallbackRoutes(prefix: string, callbacks: DciCallbacks) {
   return async (root: FastifyInstance) => {
     await root.register(async (app) => {
       app.setErrorHandler((error, _request, reply) => {
-        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        const status = error instanceof AppError ? httpStatusOf(error.code) : (error as { statusCode?: number }).statusCode ?? 500;
         void reply.code(status).send(httpErrorsOf(status === 401 ? 'err.request.unauthorized' : status === 403 ? 'err.request.forbidden' : status < 500 ? 'err.request.bad' : 'err.service.unavailable', error instanceof Error ? error.message : String(error)));
       });
       for (const action of Object.keys(CALLBACK_MESSAGES)) {

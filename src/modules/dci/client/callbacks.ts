@@ -64,7 +64,8 @@ export class DciCallbacks {
 
   async receive(actor: Actor, action: string, body: unknown): Promise<CallbackOutcome> {
     const source = actor.type === 'client' ? await this.sources.resolveByCallbackClient(actor.id) : undefined;
-    if (!source) return { status: 403, body: { errors: [{ code: 'err.request.forbidden', message: 'These credentials are not the callback credentials of any DCI data source' }] } };
+    // As on our registry server, a client that is no data source's is a sender id problem (the scope check is the auth hook's).
+    if (!source) return { status: 400, body: ackOf('unknown', 'ERR', { code: 'err.sender_id.invalid', message: 'These credentials are not the callback credentials of any DCI data source' }) };
     const envelope = body as { signature?: unknown; header?: Json; message?: Json } | null;
     const header = envelope?.header;
     const correlationId = typeof envelope?.message?.correlation_id === 'string' ? envelope.message.correlation_id : '';

@@ -130,7 +130,8 @@ describe('DCI client against the reference CRVS over real HTTP', () => {
       method: 'POST', headers: { 'content-type': 'application/json', ...(await system.authAs('dci:callback')) },
       body: JSON.stringify({ header: { message_id: crypto.randomUUID() }, message }),
     });
-    assert.equal(response.status, 403);
+    assert.equal(response.status, 400);
+    assert.equal(((await response.json()) as Json).message.error.code, 'err.sender_id.invalid');
     sim.faults.wrongSignature = true;
     await assert.rejects(system.dciClients.search.async('crvs_main', { kind: 'identifier', type: 'UIN', value: '100000002' }));
   });

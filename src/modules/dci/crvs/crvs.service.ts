@@ -49,13 +49,16 @@ export class CrvsService {
   ) {
     clients.callbacks.onNotify('CRVS', (source, header, message) => this.receive(source, header, message));
     clients.callbacks.onAnswer(async (source, action, message) => {
-      if (action !== 'subscribe' || source.view.registryType !== 'CRVS') return;
-      // By callback the SubscribeResponse itself; by poll the txn_status of a subscribe transaction.
-      for (const item of (message.subscribe_response as Json[] | undefined) ?? []) {
-        const code = ((item.subscriptions as Json[] | undefined)?.[0]?.code as string | undefined);
-        await events.updateSubscriptions(this.db, source.rowId, [String(item.reference_id)], { status: item.status === 'succ' ? 'subscribed' : 'rejected', ...(code ? { subscriptionCode: code } : {}) });
-      }
+      if (action === 'subscribe' && source.view.registryType === 'CRVS') await this.applySubscribeAnswer(source.rowId, message);
     });
+  }
+
+  /** By callback the SubscribeResponse itself; by poll the txn_status of a subscribe transaction. Idempotent. */
+  private async applySubscribeAnswer(sourceRowId: number, message: Json): Promise<void> {
+    for (const item of (message.subscribe_response as Json[] | undefined) ?? []) {
+      const code = ((item.subscriptions as Json[] | undefined)?.[0]?.code as string | undefined);
+      await events.updateSubscriptions(this.db, sourceRowId, [String(item.reference_id)], { status: item.status === 'succ' ? 'subscribed' : 'rejected', ...(code ? { subscriptionCode: code } : {}) });
+    }
   }
 
   /** The birth record registered under this number, or null. */
@@ -91,7 +94,9 @@ export class CrvsService {
     for (const [index, item] of items.entries()) {
       await events.insertSubscription(this.db, { uuid: crypto.randomUUID(), sourceId: source.rowId, transactionId: message.transaction_id, referenceId: item.reference_id, eventTypes: [eventTypes[index]!] });
     }
-    await this.clients.client.callAsync(code, 'subscribe', message);
+    const answer = await this.clients.client.callAsync<Json>(code, 'subscribe', message);
+    // The answer listener may still be running in the callback request: apply it here too (same result).
+    if ('message' in answer) await this.applySubscribeAnswer(source.rowId, answer.message);
     return (await events.listSubscriptions(this.db, source.rowId)).filter((row) => row.transactionId === message.transaction_id)
       .map((row) => ({ id: row.uuid, eventTypes: row.eventTypes, status: row.status, subscriptionCode: row.subscriptionCode }));
   }
