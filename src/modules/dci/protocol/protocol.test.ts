@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as ed from '@noble/ed25519';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import {
-  checkSignature, decryptMessage, encryptMessage, EncryptionError, loadDciSchemas, parseDciTimestamp, PartnerKeys, signatureStrategy, staticKeys,
+  checkSignature, DciSchemas, decryptMessage, encryptMessage, EncryptionError, loadDciSchemas, parseDciTimestamp, PartnerKeys, signatureStrategy, staticKeys,
 } from './index.js';
 
 const content = {
@@ -25,6 +25,11 @@ function miniJcs(value: unknown): string {
 
 describe('DCI schemas (loaded from the official spec files)', () => {
   const schemas = loadDciSchemas();
+
+  it('compiles every named schema of every spec file (the process loads them lazily, so a broken file must fail here)', () => {
+    assert.doesNotThrow(() => new DciSchemas().compileAll());
+    assert.throws(() => new DciSchemas('/nonexistent-spec-folder').compileAll(), /not found/);
+  });
 
   it('accepts a spec header and refuses one missing a required field', () => {
     assert.deepEqual(schemas.check('header', content.header), { valid: true });

@@ -92,11 +92,21 @@ function readYaml(file: string): Record<string, unknown> {
 
 /** The compiled DCI schemas. Load once per process (`loadDciSchemas`); validation is synchronous. */
 export class DciSchemas {
-  private readonly ajv: Ajv;
+  private loaded: Ajv | undefined;
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  constructor(readonly specDir: string = DEFAULT_SPEC_DIR) {
-    this.ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false, validateSchema: false });
+  constructor(readonly specDir: string = DEFAULT_SPEC_DIR) {}
+
+  /** Reading and adding the spec YAML takes seconds: done on first use, so a process that never
+   *  speaks DCI (a CLI command, most test files) does not pay for it. */
+  private get ajv(): Ajv {
+    this.loaded ??= this.load();
+    return this.loaded;
+  }
+
+  private load(): Ajv {
+    const specDir = this.specDir;
+    const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false, validateSchema: false });
     const documents: Array<[string, string]> = [
       ['social', 'social/social_api_v1.0.0.yaml'],
       ['authz', 'core/authz_core_api_v1.0.0.yaml'],
@@ -108,16 +118,17 @@ export class DciSchemas {
       ['dr', 'dr/dr_api_v1.0.0.yaml'],
       ['registry_core', 'core/registry_core_api_v1.0.0.yaml'],
     ].filter(([, file]) => fs.existsSync(path.join(specDir, file!))) as Array<[string, string]>;
-    for (const [id, file] of documents) this.ajv.addSchema(relaxed(readYaml(path.join(specDir, file))) as object, `${BASE}${id}`);
+    for (const [id, file] of documents) ajv.addSchema(relaxed(readYaml(path.join(specDir, file))) as object, `${BASE}${id}`);
     for (const folder of ['schema', 'response']) {
       const dir = path.join(specDir, 'core/common', folder);
       if (!fs.existsSync(dir)) continue;
       for (const file of fs.readdirSync(dir).filter((name) => name.endsWith('.yaml'))) {
         const document = readYaml(path.join(dir, file));
         // A few upstream files are empty placeholders.
-        if (document !== null && typeof document === 'object') this.ajv.addSchema(relaxed(document) as object, `${BASE}common/${folder}/${file}`);
+        if (document !== null && typeof document === 'object') ajv.addSchema(relaxed(document) as object, `${BASE}common/${folder}/${file}`);
       }
     }
+    return ajv;
   }
 
   /** Compiles every named schema now, so a broken spec file stops the start rather than a request. */
@@ -162,8 +173,9 @@ function problemOf(error: ErrorObject): SchemaProblem {
 
 let shared: DciSchemas | undefined;
 
-/** The process-wide schemas from the default spec folder, compiled on first use. */
+/** The process-wide schemas from the default spec folder, loaded and compiled on first use
+ *  (protocol.test.ts compiles every named schema, so a broken spec file fails the tests). */
 export function loadDciSchemas(): DciSchemas {
-  shared ??= new DciSchemas().compileAll();
+  shared ??= new DciSchemas();
   return shared;
 }
